@@ -1,0 +1,212 @@
+"""Shared fixtures: users of each role, API clients, and the service tiers (Redis, a real Celery worker).
+
+Service fixtures skip when the service is missing, unless REQUIRE_SERVICES=1, where they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent
+SHARED_DATA = REPO.parent / "shared" / "data" / "activities"
+
+
+def require(condition: bool, reason: str, *, env: str = "REQUIRE_SERVICES") -> None:
+    """Skip with ``reason`` when ``condition`` is false, or fail when the env variable demands the service."""
+    if condition:
+        return
+    if os.environ.get(env, "") not in ("", "0"):
+        pytest.fail(f"{reason} (and {env} is set)")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def redis_reachable(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5).ping())
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_test_run_dir() -> Iterator[None]:
+    yield
+    from django.conf import settings
+
+    shutil.rmtree(Path(settings.VAR_DIR) / "test" / settings.TEST_RUN_ID, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    require(SHARED_DATA.is_dir(), f"shared activity files not found at {SHARED_DATA}", env="REQUIRE_SHARED_DATA")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A real Redis: $REDIS_URL or the local default (database 15)."""
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+    require(redis_reachable(url), f"Redis not reachable at {url}")
+    return url
+
+
+@pytest.fixture
+def make_user(db: Any) -> Callable[..., Any]:
+    from core.models import User
+
+    counter = {"n": 0}
+
+    def factory(role: str = "athlete", *, staff: bool = False, groups: tuple[str, ...] = (), **fields: Any) -> Any:
+        from django.contrib.auth.models import Group
+
+        counter["n"] += 1
+        username = fields.pop("username", f"{role}{counter['n']}-{time.monotonic_ns()}")
+        user = User.objects.create_user(
+            username=username, password="pw", role=role, is_staff=staff or role == "staff", **fields
+        )
+        for name in groups:
+            user.groups.add(Group.objects.get_or_create(name=name)[0])
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def api_client() -> Any:
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def client_for(make_user: Callable[..., Any]) -> Callable[[Any], Any]:
+    """An APIClient authenticated with a real Bearer token for ``user``."""
+    from rest_framework.test import APIClient
+
+    from core.api.authentication import token_create
+
+    def build(user: Any) -> Any:
+        _, token = token_create(user=user)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        client.user = user
+        return client
+
+    return build
+
+
+@pytest.fixture
+def staff_client(make_user: Callable[..., Any], client_for: Callable[[Any], Any]) -> Any:
+    return client_for(make_user("staff", staff=True, is_superuser=True))
+
+
+def _database_url_for_subprocess() -> str:
+    from django.db import connection
+
+    cfg = connection.settings_dict
+    if cfg["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{cfg['NAME']}"
+    user = cfg.get("USER") or ""
+    password = f":{cfg['PASSWORD']}" if cfg.get("PASSWORD") else ""
+    auth = f"{user}{password}@" if user else ""
+    return f"postgres://{auth}{cfg.get('HOST') or '127.0.0.1'}:{cfg.get('PORT') or 5432}/{cfg['NAME']}"
+
+
+class WorkerProcess:
+    """A real `celery worker` subprocess bound to this test run's database, broker and queue."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        from django.conf import settings
+
+        log = open(self.log_path, "ab")  # noqa: SIM115 (kept open for the subprocess' lifetime)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "core",
+                "worker",
+                "-Q",
+                settings.CELERY_TASK_DEFAULT_QUEUE,
+                "--pool",
+                "prefork",
+                "-c",
+                "1",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-l",
+                "info",
+            ],
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker process group (the parent and its pool children)."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
+
+
+@pytest.fixture
+def celery_worker(transactional_db: Any, tmp_path: Path) -> Iterator[WorkerProcess]:
+    """Start a real Celery worker (in its own process) that consumes this run's queue."""
+    from django.conf import settings
+
+    broker = settings.CELERY_BROKER_URL or ""
+    if broker.startswith("redis"):
+        require(redis_reachable(broker), f"Redis broker not reachable at {broker}")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "core.test_settings", "DATABASE_URL": _database_url_for_subprocess()}
+    worker = WorkerProcess(env, tmp_path / "worker.log")
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+def wait_for(predicate: Callable[[], bool], *, timeout: float = 30.0, interval: float = 0.1) -> bool:
+    """Poll ``predicate`` until it is true or ``timeout`` seconds pass (for cross-process effects only)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()

@@ -1,0 +1,72 @@
+"""The ops console: users, coach links and background jobs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from core.jobs import job_cancel, jobs_sweep
+from core.models import CoachAthlete, Job, User
+
+admin.site.site_header = "Stamina ops console"
+admin.site.site_title = "Stamina"
+
+
+class CoachLinkInline(admin.TabularInline):
+    model = CoachAthlete
+    fk_name = "athlete"
+    raw_id_fields = ["coach"]
+    extra = 0
+    verbose_name = "coach"
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["id", "username", "email", "role", "is_staff", "is_active", "date_joined"]
+    list_filter = ["role", "is_staff", "is_superuser", "is_active", "groups"]
+    fieldsets = (*DjangoUserAdmin.fieldsets, ("Stamina", {"fields": ("role", "timezone")}))  # type: ignore[misc]
+    inlines = [CoachLinkInline]
+
+
+@admin.register(CoachAthlete)
+class CoachAthleteAdmin(admin.ModelAdmin):
+    list_display = ["id", "coach", "athlete", "created_at"]
+    raw_id_fields = ["coach", "athlete"]
+    list_select_related = ["coach", "athlete"]
+    search_fields = ["coach__username", "athlete__username"]
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ["id", "kind", "status", "progress", "attempts", "sends", "created_by", "created_at", "finished_at"]
+    list_filter = ["status", "kind"]
+    list_select_related = ["created_by"]
+    raw_id_fields = ["created_by"]
+    readonly_fields = [f.name for f in Job._meta.get_fields() if getattr(f, "concrete", False)]
+    actions = ["cancel_jobs", "sweep_now"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="progress")
+    def progress(self, obj: Job) -> str:
+        if obj.progress_total:
+            return f"{obj.progress_done}/{obj.progress_total} ({100 * (obj.progress_fraction or 0):.0f} %)"
+        return str(obj.progress_done)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Cancel selected unfinished jobs")
+    def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        cancelled = sum(job_cancel(job=job) for job in queryset)
+        self.message_user(request, f"Cancelled {cancelled} job(s).", messages.SUCCESS)
+
+    @admin.action(description="Run the sweeper now (re-send lost messages)")
+    def sweep_now(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        report = jobs_sweep()
+        self.message_user(
+            request, f"Re-sent {report.resent}, re-queued {report.requeued}, failed {report.failed}.", messages.INFO
+        )

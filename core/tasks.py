@@ -1,0 +1,32 @@
+"""Thin Celery tasks: take an id, call a service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from core.jobs import job_run, jobs_sweep
+
+
+@shared_task(name="core.run_job", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def run_job(job_id: int) -> None:
+    job_run(job_id)
+
+
+@shared_task(name="core.sweep_jobs", ignore_result=True, expires=50)
+def sweep_jobs() -> dict[str, Any]:
+    report = jobs_sweep()
+    return {"resent": report.resent, "requeued": report.requeued, "failed": report.failed}
+
+
+@shared_task(name="core.ping")
+def ping() -> str:
+    return "pong"
+
+
+@shared_task(name="core.purge_expired_tokens", ignore_result=True)
+def purge_expired_tokens() -> int:
+    from core.api.authentication import tokens_purge_expired
+
+    return tokens_purge_expired()

@@ -1,0 +1,32 @@
+"""URL map. Every API path lives under /api/; unknown /api/ paths answer the JSON error shape."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from core import views
+
+router = SimpleRouter(trailing_slash=False)
+router.register("athletes", views.AthleteViewSet, basename="athlete")
+router.register("jobs", views.JobViewSet, basename="job")
+
+api_v1 = [
+    path("auth/token", views.TokenView.as_view(), name="auth-token"),
+    path("auth/logout", views.LogoutView.as_view(), name="auth-logout"),
+    path("me", views.MeView.as_view(), name="me"),
+    path("", include(router.urls)),
+]
+
+urlpatterns = [
+    path("health", views.health, name="health"),
+    path("metrics", views.metrics, name="metrics"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("api/v1/", include(api_v1)),
+    re_path(r"^api/(?P<path>.*)$", views.api_not_found, name="api-not-found"),
+]
