@@ -188,18 +188,40 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def celery_worker(transactional_db: Any, tmp_path: Path) -> Iterator[WorkerProcess]:
-    """Start a real Celery worker (in its own process) that consumes this run's queue."""
+def start_worker(transactional_db: Any, tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start real Celery workers (own processes) on this run's database and queue; stopped at teardown.
+
+    ``broker_url`` overrides the broker of the settings (e.g. a Redis URL on the SQLite tier).
+    """
     from django.conf import settings
 
-    broker = settings.CELERY_BROKER_URL or ""
-    if broker.startswith("redis"):
-        require(redis_reachable(broker), f"Redis broker not reachable at {broker}")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "core.test_settings", "DATABASE_URL": _database_url_for_subprocess()}
-    worker = WorkerProcess(env, tmp_path / "worker.log")
-    worker.start()
-    yield worker
-    worker.stop()
+    started: list[WorkerProcess] = []
+
+    def start(broker_url: str | None = None) -> WorkerProcess:
+        broker = broker_url or settings.CELERY_BROKER_URL or ""
+        if broker.startswith("redis"):
+            require(redis_reachable(broker), f"Redis broker not reachable at {broker}")
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "core.test_settings",
+            "DATABASE_URL": _database_url_for_subprocess(),
+        }
+        if broker_url:
+            env["CELERY_BROKER_URL"] = broker_url
+        worker = WorkerProcess(env, tmp_path / f"worker{len(started)}.log")
+        worker.start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def celery_worker(start_worker: Callable[..., WorkerProcess]) -> WorkerProcess:
+    """A real Celery worker on the settings' broker (Redis on the service tier, else the filesystem broker)."""
+    return start_worker()
 
 
 def wait_for(predicate: Callable[[], bool], *, timeout: float = 30.0, interval: float = 0.1) -> bool:

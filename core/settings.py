@@ -291,6 +291,7 @@ if PRODUCTION:
     X_FRAME_OPTIONS = "DENY"
 
 os.makedirs(VAR_DIR, exist_ok=True)
+os.makedirs(STATIC_ROOT, exist_ok=True)
 for _folder_key in ("data_folder_in", "control_folder"):
     if _folder_key in CELERY_BROKER_TRANSPORT_OPTIONS:
         os.makedirs(str(CELERY_BROKER_TRANSPORT_OPTIONS[_folder_key]), exist_ok=True)
