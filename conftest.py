@@ -232,3 +232,30 @@ def wait_for(predicate: Callable[[], bool], *, timeout: float = 30.0, interval: 
             return True
         time.sleep(interval)
     return predicate()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_flag_snapshot(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test starts with no in-process flag snapshot (database rollbacks would make it stale)."""
+    if "django_db_setup" not in request.fixturenames and not request.node.get_closest_marker("django_db"):
+        yield
+        return
+    from rollout import flags
+
+    flags.reset()
+    try:
+        from django.core.cache import cache
+
+        cache.delete(flags.VERSION_CACHE_KEY)
+    except Exception:
+        pass
+    yield
+    flags.reset()
+
+
+@pytest.fixture
+def demo_users(db: Any) -> Any:
+    """The runbooks' users: admin (staff), two beta athletes, a regular athlete, a coach, athletes."""
+    from core.demo import demo_users_seed
+
+    return demo_users_seed(password="pw")

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_celery_results",
     "django_prometheus",
+    "waffle",
     "core.apps.CoreConfig",
     "rollout.apps.RolloutConfig",
     "training.apps.TrainingConfig",
@@ -223,6 +224,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# --- Flags ----------------------------------------------------------------------------------------------
+WAFFLE_FLAG_MODEL = "rollout.Flag"
+WAFFLE_CREATE_MISSING_FLAGS = False
+FLAGS_REFRESH_SECONDS = env_float("FLAGS_REFRESH_SECONDS", 1.0, minimum=0.0)
 
 # --- Observability --------------------------------------------------------------------------------------
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [] if PRODUCTION else ["127.0.0.1", "::1"])

@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import SimpleRouter
 
 from core import views
+from rollout import urls as rollout_urls
 
 router = SimpleRouter(trailing_slash=False)
 router.register("athletes", views.AthleteViewSet, basename="athlete")
@@ -18,6 +19,7 @@ api_v1 = [
     path("auth/logout", views.LogoutView.as_view(), name="auth-logout"),
     path("me", views.MeView.as_view(), name="me"),
     path("", include(router.urls)),
+    path("", include(rollout_urls.v1_urlpatterns)),
 ]
 
 urlpatterns = [
@@ -28,5 +30,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/", include(api_v1)),
+    path("api/admin/", include(rollout_urls.admin_urlpatterns)),
     re_path(r"^api/(?P<path>.*)$", views.api_not_found, name="api-not-found"),
 ]

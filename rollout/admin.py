@@ -1,0 +1,281 @@
+"""The ops console for flags and rollouts: badges, history, and advance / rollback buttons with a reason."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from core.errors import ServiceError
+from rollout import rollouts, selectors, services
+from rollout.models import Flag, FlagHistory, Rollout, RolloutTransition
+
+
+class ReasonActionForm(ActionForm):
+    reason = forms.CharField(required=False, max_length=500, help_text="Why (kept in the history)")
+
+
+class FlagForm(forms.ModelForm):
+    change_reason = forms.CharField(max_length=500, help_text="Why are you changing this flag? (kept in the history)")
+
+    class Meta:
+        model = Flag
+        fields = [
+            "name",
+            "description",
+            "everyone",
+            "staff",
+            "superusers",
+            "groups",
+            "users",
+            "percent",
+            "active_from",
+            "active_until",
+            "note",
+        ]
+
+
+def _badge(label: str, on: bool) -> str:
+    colour = "#2e7d32" if on else "#9e9e9e"
+    return format_html(
+        '<span style="background:{};color:#fff;border-radius:8px;padding:1px 7px;margin-right:3px;font-size:11px">'
+        "{} {}</span>",
+        colour,
+        label,
+        "on" if on else "off",
+    )
+
+
+@admin.register(Flag)
+class FlagAdmin(admin.ModelAdmin):
+    form = FlagForm
+    action_form = ReasonActionForm
+    list_display = ["name", "cohort_badges", "percent", "kill_state", "stage", "modified"]
+    search_fields = ["name", "description"]
+    filter_horizontal = ["groups"]
+    raw_id_fields = ["users"]
+    actions = ["kill_flags", "restore_flags", "start_rollouts"]
+    readonly_fields = ["history_table"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Flag]:
+        return super().get_queryset(request).prefetch_related("groups", "rollouts")
+
+    @admin.display(description="cohorts")
+    def cohort_badges(self, obj: Flag) -> str:
+        groups = {g.name for g in obj.groups.all()}
+        percent = obj.percent or 0
+        parts = [
+            _badge("admin", obj.staff or obj.superusers),
+            _badge("beta", "beta" in groups),
+            _badge("regular", percent >= 100) if percent in (0, 100) else _badge(f"regular {percent}%", True),
+        ]
+        if obj.everyone:
+            parts.insert(0, _badge("everyone", True))
+        return format_html_join("", "{}", ((p,) for p in parts))
+
+    @admin.display(description="kill")
+    def kill_state(self, obj: Flag) -> str:
+        if obj.everyone is False:
+            return format_html('<b style="color:#c62828">KILLED</b>')
+        return "-"
+
+    @admin.display(description="rollout stage")
+    def stage(self, obj: Flag) -> str:
+        open_rollouts = [r for r in obj.rollouts.all() if r.status in ("active", "paused", "completed")]
+        if not open_rollouts:
+            return "-"
+        rollout = max(open_rollouts, key=lambda r: (r.created_at, r.pk))
+        url = reverse("admin:rollout_rollout_change", args=[rollout.pk])
+        return format_html('<a href="{}">{} ({})</a>', url, rollout.current_stage_name, rollout.status)
+
+    @admin.display(description="history")
+    def history_table(self, obj: Flag) -> str:
+        rows = selectors.flag_history(obj.name, limit=30)
+        if not rows:
+            return "-"
+        return format_html(
+            "<table><tr><th>when</th><th>who</th><th>source</th><th>changed</th><th>reason</th></tr>{}</table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        f"{h.created_at:%Y-%m-%d %H:%M:%S}",
+                        h.actor or "-",
+                        h.source,
+                        ", ".join(h.changed_fields),
+                        h.reason,
+                    )
+                    for h in rows
+                ),
+            ),
+        )
+
+    def save_model(self, request: HttpRequest, obj: Flag, form: Any, change: bool) -> None:
+        request._flag_before = services.flag_state(Flag.objects.get(pk=obj.pk)) if change else {}  # type: ignore[attr-defined]
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        services.flag_record_change(
+            flag=form.instance,
+            before=getattr(request, "_flag_before", {}),
+            actor=request.user,  # type: ignore[arg-type]
+            source=FlagHistory.Source.ADMIN,
+            reason=form.cleaned_data["change_reason"],
+        )
+
+    def _reason(self, request: HttpRequest) -> str | None:
+        reason = (request.POST.get("reason") or "").strip()
+        if not reason:
+            self.message_user(request, "Give a reason in the box next to the action.", messages.ERROR)
+            return None
+        return reason
+
+    @admin.action(description="Kill selected flags (off for everyone, targeting kept)")
+    def kill_flags(self, request: HttpRequest, queryset: QuerySet[Flag]) -> None:
+        reason = self._reason(request)
+        if reason is None:
+            return
+        for flag in queryset:
+            services.flag_toggle(name=flag.name, enabled=False, actor=request.user, source="admin", reason=reason)  # type: ignore[arg-type]
+        self.message_user(request, f"Killed {queryset.count()} flag(s).", messages.WARNING)
+
+    @admin.action(description="Restore selected killed flags")
+    def restore_flags(self, request: HttpRequest, queryset: QuerySet[Flag]) -> None:
+        reason = self._reason(request)
+        if reason is None:
+            return
+        for flag in queryset:
+            services.flag_toggle(name=flag.name, enabled=True, actor=request.user, source="admin", reason=reason)  # type: ignore[arg-type]
+        self.message_user(request, f"Restored {queryset.count()} flag(s).", messages.SUCCESS)
+
+    @admin.action(description="Start a rollout (default plan) for selected flags")
+    def start_rollouts(self, request: HttpRequest, queryset: QuerySet[Flag]) -> None:
+        reason = self._reason(request)
+        if reason is None:
+            return
+        for flag in queryset:
+            try:
+                rollouts.rollout_start(flag_name=flag.name, actor=request.user, reason=reason, source="admin")  # type: ignore[arg-type]
+            except ServiceError as exc:
+                self.message_user(request, f"{flag.name}: {exc.message}", messages.ERROR)
+
+
+@admin.register(FlagHistory)
+class FlagHistoryAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "flag_name", "actor", "source", "changes", "reason"]
+    list_filter = ["source", "flag_name"]
+    list_select_related = ["actor"]
+    search_fields = ["flag_name", "reason"]
+    readonly_fields = ["flag_name", "flag", "actor", "source", "reason", "before", "after", "created_at"]
+
+    @admin.display(description="changed")
+    def changes(self, obj: FlagHistory) -> str:
+        return ", ".join(obj.changed_fields)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class TransitionInline(admin.TabularInline):
+    model = RolloutTransition
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "kind", "from_stage", "to_stage", "actor", "source", "reason", "blocked", "duration_ms"]
+    readonly_fields = fields
+    ordering = ["-created_at", "-id"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Rollout)
+class RolloutAdmin(admin.ModelAdmin):
+    list_display = ["flag", "stage", "status", "guard_policy", "stage_entered_at", "created_at"]
+    list_filter = ["status", "guard_policy"]
+    list_select_related = ["flag"]
+    change_form_template = "admin/rollout/rollout_detail.html"
+
+    @admin.display(description="stage")
+    def stage(self, obj: Rollout) -> str:
+        return f"{obj.current_stage_name} ({obj.current_index + 1}/{len(obj.plan)})"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # started from the flag list's action, the API or `manage.py rollout start`
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[Any]:
+        custom = [
+            path("<int:pk>/act/<str:action>/", self.admin_site.admin_view(self.act_view), name="rollout_rollout_act"),
+        ]
+        return custom + super().get_urls()
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        rollout = get_object_or_404(Rollout.objects.select_related("flag"), pk=object_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Rollout of {rollout.flag.name}",
+            "opts": self.model._meta,
+            "rollout": rollout,
+            "detail": selectors.rollout_detail(rollout),
+            "stages": [
+                {"index": i, "name": s["name"], "state": s["state"], "current": i == rollout.current_index}
+                for i, s in enumerate(rollout.plan)
+            ],
+            "can_act": request.user.has_perm("rollout.change_rollout"),
+        }
+        return TemplateResponse(request, self.change_form_template, context)
+
+    def act_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
+        rollout = get_object_or_404(Rollout.objects.select_related("flag"), pk=pk)
+        back = reverse("admin:rollout_rollout_change", args=[pk])
+        if request.method != "POST" or not request.user.has_perm("rollout.change_rollout"):
+            return HttpResponseRedirect(back)
+        reason = (request.POST.get("reason") or "").strip()
+        expected = request.POST.get("expected_stage") or None
+        flag = rollout.flag.name
+        actor = request.user
+        calls = {
+            "advance": lambda: rollouts.rollout_advance(
+                flag_name=flag, actor=actor, reason=reason, expected_stage=expected, source="admin"
+            ),
+            "rollback": lambda: rollouts.rollout_rollback(flag_name=flag, actor=actor, reason=reason, source="admin"),
+            "rollback_to": lambda: rollouts.rollout_rollback(
+                flag_name=flag, actor=actor, reason=reason, to=request.POST.get("to") or None, source="admin"
+            ),
+            "kill": lambda: rollouts.rollout_rollback(
+                flag_name=flag, actor=actor, reason=reason, everything=True, source="admin"
+            ),
+            "pause": lambda: rollouts.rollout_pause(flag_name=flag, actor=actor, reason=reason, source="admin"),
+            "resume": lambda: rollouts.rollout_resume(flag_name=flag, actor=actor, reason=reason, source="admin"),
+        }
+        if action not in calls:
+            self.message_user(request, f"Unknown action {action!r}.", messages.ERROR)
+            return HttpResponseRedirect(back)
+        try:
+            outcome = calls[action]()  # type: ignore[no-untyped-call]
+        except ServiceError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            t = outcome.transition
+            self.message_user(request, f"{t.kind}: {t.from_stage} → {t.to_stage}", messages.SUCCESS)
+        return HttpResponseRedirect(back)

@@ -1,0 +1,225 @@
+"""The runbooks' HTTP API for flags, rollouts and deployment validation (staff only), and the user's flags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.errors import NotFoundError
+from core.permissions import IsStaff
+from rollout import flags, rollouts, selectors, serializers, services
+from rollout.models import Flag
+from rollout.validation import run_validation
+
+
+class StaffAPIView(APIView):
+    permission_classes = [IsStaff]
+
+
+def _valid(serializer_class: type, request: Request) -> dict[str, Any]:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _flag_payload(name: str) -> dict[str, Any]:
+    overview = selectors.flags_overview(name)
+    if not overview:
+        raise NotFoundError("flag_not_found", f"No flag named {name!r}.")
+    return overview[0]
+
+
+class FeatureFlagListView(StaffAPIView):
+    @extend_schema(summary="Every flag with its per-cohort state, percent, window, kill state and rollout stage")
+    def get(self, request: Request) -> Response:
+        return Response({"flags": selectors.flags_overview()})
+
+
+class FeatureFlagDetailView(StaffAPIView):
+    @extend_schema(summary="One flag with its recent history")
+    def get(self, request: Request, name: str) -> Response:
+        payload = _flag_payload(name)
+        payload["history"] = [
+            {
+                "at": h.created_at,
+                "actor": h.actor.username if h.actor else None,
+                "source": h.source,
+                "reason": h.reason,
+                "changed": h.changed_fields,
+                "before": h.before,
+                "after": h.after,
+            }
+            for h in selectors.flag_history(name)
+        ]
+        return Response(payload)
+
+    @extend_schema(request=serializers.FlagUpdateSerializer, summary="Change targeting (reason required)")
+    def patch(self, request: Request, name: str) -> Response:
+        data = _valid(serializers.FlagUpdateSerializer, request)
+        reason = data.pop("reason")
+        _, history = services.flag_update(name=name, changes=data, actor=request.user, source="api", reason=reason)
+        return Response({**_flag_payload(name), "changed": history.changed_fields if history else []})
+
+
+class FeatureFlagToggleView(StaffAPIView):
+    @extend_schema(request=serializers.ToggleSerializer, summary="Kill/restore, or switch a cohort on or off")
+    def post(self, request: Request, name: str) -> Response:
+        data = _valid(serializers.ToggleSerializer, request)
+        _, history = services.flag_toggle(
+            name=name,
+            enabled=data["enabled"],
+            user_type=data.get("user_type"),
+            actor=request.user,
+            source="api",
+            reason=data.get("reason", ""),
+        )
+        payload = _flag_payload(name)
+        return Response({"success": True, "changed": history is not None, "flag": payload})
+
+
+class FeatureFlagCheckView(StaffAPIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("user_id", int, required=True)],
+        summary="The answer and its reason for one user, with the user's bucket",
+    )
+    def get(self, request: Request, name: str) -> Response:
+        raw = request.query_params.get("user_id", "")
+        if not raw.isdigit():
+            return Response(
+                {
+                    "error": {
+                        "code": "validation_error",
+                        "message": "user_id must be a positive integer.",
+                        "details": None,
+                    }
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        user_id = int(raw)
+        enabled, reason = flags.evaluate(name, user_id=user_id)
+        return Response(
+            {
+                "flag": name,
+                "user_id": user_id,
+                "enabled": enabled,
+                "reason": reason,
+                "bucket": flags.bucket(name, user_id),
+            }
+        )
+
+
+class MyFlagsView(APIView):
+    @extend_schema(summary="Every flag's answer for the current user, with reasons")
+    def get(self, request: Request) -> Response:
+        names = sorted(flags.current_snapshot().flags)
+        return Response(
+            {
+                name: dict(zip(("enabled", "reason"), flags.evaluate_for_request(request, name), strict=True))
+                for name in names
+            }
+        )
+
+
+class RolloutListView(StaffAPIView):
+    @extend_schema(summary="The latest rollout of every flag")
+    def get(self, request: Request) -> Response:
+        return Response({"rollouts": [selectors.rollout_detail(r) for r in selectors.rollouts_latest()]})
+
+    @extend_schema(request=serializers.RolloutStartSerializer, summary="Start a rollout (default plan unless given)")
+    def post(self, request: Request) -> Response:
+        data = _valid(serializers.RolloutStartSerializer, request)
+        outcome = rollouts.rollout_start(
+            flag_name=data["flag"],
+            plan=data.get("plan"),
+            guard_policy=data["guard_policy"],
+            actor=request.user,
+            reason=data["reason"],
+        )
+        return Response(selectors.rollout_detail(outcome.rollout), status=status.HTTP_201_CREATED)
+
+
+class RolloutDetailView(StaffAPIView):
+    def get(self, request: Request, flag: str) -> Response:
+        rollout = rollouts.latest_rollout(flag)
+        if rollout is None:
+            raise NotFoundError("rollout_not_found", f"Flag {flag!r} has no rollout.")
+        return Response(selectors.rollout_detail(rollout))
+
+
+def _transition_response(outcome: rollouts.TransitionOutcome) -> Response:
+    return Response(
+        {
+            "transition": selectors.transition_dict(outcome.transition),
+            "rollout": selectors.rollout_detail(outcome.rollout),
+        }
+    )
+
+
+class RolloutAdvanceView(StaffAPIView):
+    @extend_schema(request=serializers.ReasonSerializer, summary="Advance one stage (gates apply)")
+    def post(self, request: Request, flag: str) -> Response:
+        data = _valid(serializers.ReasonSerializer, request)
+        return _transition_response(
+            rollouts.rollout_advance(
+                flag_name=flag, actor=request.user, reason=data["reason"], expected_stage=data.get("expected_stage")
+            )
+        )
+
+
+class RolloutSetPhaseView(StaffAPIView):
+    @extend_schema(request=serializers.SetPhaseSerializer, summary="Jump to a stage (gates apply going forward)")
+    def post(self, request: Request, flag: str) -> Response:
+        data = _valid(serializers.SetPhaseSerializer, request)
+        return _transition_response(
+            rollouts.rollout_set_phase(
+                flag_name=flag,
+                phase=data["phase"],
+                actor=request.user,
+                reason=data["reason"],
+                expected_stage=data.get("expected_stage"),
+            )
+        )
+
+
+class RolloutRollbackView(StaffAPIView):
+    @extend_schema(request=serializers.RollbackSerializer, summary="One stage back, to a stage, or all off")
+    def post(self, request: Request, flag: str) -> Response:
+        data = _valid(serializers.RollbackSerializer, request)
+        return _transition_response(
+            rollouts.rollout_rollback(
+                flag_name=flag, actor=request.user, reason=data["reason"], to=data.get("to"), everything=data["all"]
+            )
+        )
+
+
+class RolloutPauseView(StaffAPIView):
+    @extend_schema(request=serializers.ReasonSerializer, summary="Pause (no forward moves until resumed)")
+    def post(self, request: Request, flag: str) -> Response:
+        data = _valid(serializers.ReasonSerializer, request)
+        return _transition_response(rollouts.rollout_pause(flag_name=flag, actor=request.user, reason=data["reason"]))
+
+
+class RolloutResumeView(StaffAPIView):
+    @extend_schema(request=serializers.ReasonSerializer, summary="Resume a paused rollout")
+    def post(self, request: Request, flag: str) -> Response:
+        data = _valid(serializers.ReasonSerializer, request)
+        return _transition_response(rollouts.rollout_resume(flag_name=flag, actor=request.user, reason=data["reason"]))
+
+
+class DeploymentValidateView(StaffAPIView):
+    @extend_schema(request=serializers.ValidateSerializer, summary="Run the pre- or post-deployment checks")
+    def post(self, request: Request) -> Response:
+        data = _valid(serializers.ValidateSerializer, request)
+        flag_name = data.get("flag")
+        if flag_name and not Flag.objects.filter(name=flag_name).exists():
+            raise NotFoundError("flag_not_found", f"No flag named {flag_name!r}.")
+        checks = run_validation(data["validation_type"], flag_name=flag_name)
+        passed = all(c.passed for c in checks)
+        return Response(
+            {"validation_type": data["validation_type"], "passed": passed, "checks": [c.as_dict() for c in checks]}
+        )

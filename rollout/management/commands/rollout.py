@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from core.commands import actor_from, call_service
+from rollout import rollouts, selectors
+from rollout.rollouts import GateFailed
+
+
+class Command(BaseCommand):
+    help = "Staged rollouts: status, start, advance, set-phase, rollback, pause, resume."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        status = sub.add_parser("status", help="Where each rollout (or FLAG's) stands.")
+        status.add_argument("flag", nargs="?")
+        start = sub.add_parser("start", help="Open a rollout at its plan's first stage.")
+        start.add_argument("flag")
+        start.add_argument("--plan", help="Comma-separated stage names, or a JSON file of stages.")
+        start.add_argument("--policy", choices=["rollback", "pause"], default="rollback")
+        start.add_argument("--reason", default="rollout started")
+        advance = sub.add_parser("advance", help="Move to the next stage (gates apply).")
+        advance.add_argument("flag")
+        advance.add_argument("--reason", required=True)
+        phase = sub.add_parser("set-phase", help="Jump to PHASE (gates apply going forward).")
+        phase.add_argument("flag")
+        phase.add_argument("phase")
+        phase.add_argument("--reason", required=True)
+        back = sub.add_parser("rollback", help="One stage back, --to PHASE, or --all (everything off).")
+        back.add_argument("flag")
+        group = back.add_mutually_exclusive_group()
+        group.add_argument("--to", dest="to_phase")
+        group.add_argument("--all", action="store_true", dest="everything")
+        back.add_argument("--reason", required=True)
+        for name in ("pause", "resume"):
+            p = sub.add_parser(name)
+            p.add_argument("flag")
+            p.add_argument("--reason", required=True)
+        for p in (start, advance, phase, back, *[sub.choices["pause"], sub.choices["resume"]]):
+            p.add_argument("--as", dest="actor", default=None, help="Username recorded as the actor.")
+
+    def handle(self, *args: Any, action: str, **options: Any) -> None:
+        getattr(self, "do_" + action.replace("-", "_"))(**options)
+
+    def _report(self, outcome: rollouts.TransitionOutcome) -> None:
+        t = outcome.transition
+        self.stdout.write(f"{outcome.rollout.flag.name}: {t.kind} {t.from_stage or '-'} → {t.to_stage} ({t.reason})")
+        for gate in t.gate_results:
+            self.stdout.write(f"  gate {gate['name']}: {'pass' if gate['passed'] else 'FAIL'} — {gate['detail']}")
+
+    def _gated(self, func: Any, **kwargs: Any) -> None:
+        try:
+            self._report(call_service(func, **kwargs))
+        except CommandError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, GateFailed):
+                for gate in cause.details["gates"]:
+                    self.stderr.write(
+                        f"  gate {gate['name']}: {'pass' if gate['passed'] else 'FAIL'} — {gate['detail']}"
+                    )
+            raise
+
+    def do_status(self, *, flag: str | None, **options: Any) -> None:
+        items = [rollouts.latest_rollout(flag)] if flag else selectors.rollouts_latest()
+        if flag and items[0] is None:
+            raise CommandError(f"Flag {flag!r} has no rollout.")
+        for rollout in items:
+            assert rollout is not None
+            marks = [
+                ("▶ " if i == rollout.current_index else "  ") + name for i, name in enumerate(rollout.stage_names)
+            ]
+            self.stdout.write(f"{rollout.flag.name} [{rollout.status}, policy {rollout.guard_policy}]")
+            self.stdout.write("  " + "\n  ".join(marks))
+            for t in rollout.transitions.order_by("-created_at", "-id")[:5]:
+                blocked = " (blocked)" if t.blocked else ""
+                self.stdout.write(
+                    f"    {t.created_at:%Y-%m-%d %H:%M:%S} {t.kind} {t.from_stage} → {t.to_stage}{blocked}: {t.reason}"
+                )
+
+    def do_start(self, *, flag: str, plan: str | None, policy: str, reason: str, actor: str | None, **o: Any) -> None:
+        plan_spec: Any = plan
+        if plan and Path(plan).is_file():
+            try:
+                plan_spec = json.loads(Path(plan).read_text())
+            except ValueError as exc:
+                raise CommandError(f"{plan} is not valid JSON: {exc}") from exc
+        self._report(
+            call_service(
+                rollouts.rollout_start,
+                flag_name=flag,
+                plan=plan_spec,
+                guard_policy=policy,
+                actor=actor_from(actor),
+                reason=reason,
+                source="command",
+            )
+        )
+
+    def do_advance(self, *, flag: str, reason: str, actor: str | None, **o: Any) -> None:
+        current = rollouts.latest_rollout(flag)
+        expected = current.current_stage_name if current else None
+        self._gated(
+            rollouts.rollout_advance,
+            flag_name=flag,
+            reason=reason,
+            actor=actor_from(actor),
+            expected_stage=expected,
+            source="command",
+        )
+
+    def do_set_phase(self, *, flag: str, phase: str, reason: str, actor: str | None, **o: Any) -> None:
+        self._gated(
+            rollouts.rollout_set_phase,
+            flag_name=flag,
+            phase=phase,
+            reason=reason,
+            actor=actor_from(actor),
+            source="command",
+        )
+
+    def do_rollback(
+        self, *, flag: str, to_phase: str | None, everything: bool, reason: str, actor: str | None, **o: Any
+    ) -> None:
+        self._report(
+            call_service(
+                rollouts.rollout_rollback,
+                flag_name=flag,
+                to=to_phase,
+                everything=everything,
+                reason=reason,
+                actor=actor_from(actor),
+                source="command",
+            )
+        )
+
+    def do_pause(self, *, flag: str, reason: str, actor: str | None, **o: Any) -> None:
+        self._report(
+            call_service(
+                rollouts.rollout_pause, flag_name=flag, reason=reason, actor=actor_from(actor), source="command"
+            )
+        )
+
+    def do_resume(self, *, flag: str, reason: str, actor: str | None, **o: Any) -> None:
+        self._report(
+            call_service(
+                rollouts.rollout_resume, flag_name=flag, reason=reason, actor=actor_from(actor), source="command"
+            )
+        )

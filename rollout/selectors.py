@@ -1,0 +1,110 @@
+"""Read models for the API and the admin: flags with their cohorts, rollouts with their history."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rollout.models import Flag, FlagHistory, Rollout, RolloutTransition
+from rollout.registry import env_overrides
+from rollout.stages import BETA_GROUP
+
+
+def rollout_summary(rollout: Rollout | None) -> dict[str, Any] | None:
+    if rollout is None:
+        return None
+    return {
+        "id": rollout.pk,
+        "stage": rollout.current_stage_name,
+        "stage_index": rollout.current_index,
+        "stages": rollout.stage_names,
+        "status": rollout.status,
+        "guard_policy": rollout.guard_policy,
+        "stage_entered_at": rollout.stage_entered_at,
+        "last_gate_results": rollout.last_gate_results,
+    }
+
+
+def flag_overview(flag: Flag, rollout: Rollout | None, overrides: dict[str, bool]) -> dict[str, Any]:
+    groups = sorted(g.name for g in flag.groups.all())
+    now = time.time()
+    in_window = not (
+        (flag.active_from and now < flag.active_from.timestamp())
+        or (flag.active_until and now >= flag.active_until.timestamp())
+    )
+    percent = flag.percent or 0
+    return {
+        "name": flag.name,
+        "description": flag.description,
+        "killed": flag.everyone is False,
+        "everyone": flag.everyone,
+        "cohorts": {
+            "admin": bool(flag.staff or flag.superusers),
+            "beta": BETA_GROUP in groups,
+            "regular": percent >= 100,
+        },
+        "percent": flag.percent,
+        "groups": groups,
+        "users": len(flag.users.all()),
+        "window": {"active_from": flag.active_from, "active_until": flag.active_until, "active_now": in_window},
+        "env_override": overrides.get(flag.name),
+        "rollout": rollout_summary(rollout),
+        "modified": flag.modified,
+    }
+
+
+def flags_overview(name: str | None = None) -> list[dict[str, Any]]:
+    """Every flag (or one) with its per-cohort state and open rollout: three queries in all."""
+    flags = Flag.objects.prefetch_related("groups", "users").order_by("name")
+    if name is not None:
+        flags = flags.filter(name=name)
+    rollouts: dict[int, Rollout] = {}
+    for rollout in Rollout.objects.filter(flag__in=flags).order_by("created_at", "id"):
+        rollouts[rollout.flag_id] = rollout  # the newest wins
+    overrides = env_overrides()
+    return [flag_overview(flag, rollouts.get(flag.pk), overrides) for flag in flags]
+
+
+def flag_history(name: str, *, limit: int = 100) -> list[FlagHistory]:
+    return list(
+        FlagHistory.objects.filter(flag_name=name).select_related("actor").order_by("-created_at", "-id")[:limit]
+    )
+
+
+def rollout_detail(rollout: Rollout) -> dict[str, Any]:
+    transitions = rollout.transitions.select_related("actor").order_by("-created_at", "-id")[:200]
+    return {
+        "flag": rollout.flag.name,
+        **(rollout_summary(rollout) or {}),
+        "plan": rollout.plan,
+        "created_at": rollout.created_at,
+        "created_by": rollout.created_by_id,
+        "transitions": [transition_dict(t) for t in transitions],
+    }
+
+
+def transition_dict(transition: RolloutTransition) -> dict[str, Any]:
+    return {
+        "id": transition.pk,
+        "kind": transition.kind,
+        "from": transition.from_stage,
+        "to": transition.to_stage,
+        "actor": transition.actor.username if transition.actor else None,
+        "source": transition.source,
+        "reason": transition.reason,
+        "blocked": transition.blocked,
+        "gate_results": transition.gate_results,
+        "duration_ms": transition.duration_ms,
+        "details": transition.details,
+        "created_at": transition.created_at,
+    }
+
+
+def rollouts_latest() -> list[Rollout]:
+    latest: dict[int, Rollout] = {}
+    for rollout in Rollout.objects.select_related("flag").order_by("created_at", "id"):
+        latest[rollout.flag_id] = rollout
+    return sorted(latest.values(), key=lambda r: r.flag.name)
+
+
+__all__ = ["flag_history", "flags_overview", "rollout_detail", "rollouts_latest"]
