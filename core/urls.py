@@ -9,6 +9,8 @@ from rest_framework.routers import SimpleRouter
 
 from core import views
 from rollout import urls as rollout_urls
+from rollout.monitoring.admin_views import monitoring_view
+from training.admin_views import trimp_settings_view
 
 router = SimpleRouter(trailing_slash=False)
 router.register("athletes", views.AthleteViewSet, basename="athlete")
@@ -25,11 +27,14 @@ api_v1 = [
 urlpatterns = [
     path("health", views.health, name="health"),
     path("metrics", views.metrics, name="metrics"),
+    path("admin/monitoring/", admin.site.admin_view(monitoring_view), name="ops-monitoring"),
+    path("admin/trimp-settings", admin.site.admin_view(trimp_settings_view), name="ops-trimp-settings"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/", include(api_v1)),
     path("api/admin/", include(rollout_urls.admin_urlpatterns)),
+    path("api/", include("training.urls")),
     re_path(r"^api/(?P<path>.*)$", views.api_not_found, name="api-not-found"),
 ]
