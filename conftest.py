@@ -241,7 +241,9 @@ def _fresh_flag_snapshot(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     from rollout import flags
+    from rollout.monitoring.recorder import _recorder
 
+    _recorder.discard()  # samples recorded by an earlier test belong to its rolled-back database
     flags.reset()
     try:
         from django.core.cache import cache
@@ -251,6 +253,7 @@ def _fresh_flag_snapshot(request: pytest.FixtureRequest) -> Iterator[None]:
         pass
     yield
     flags.reset()
+    _recorder.discard()
 
 
 @pytest.fixture

@@ -166,9 +166,11 @@ def job_run(job_id: int) -> Job | None:
 
 def _record_job_metric(kind: str, outcome: str, seconds: float) -> None:
     from core.metrics import JOB_DURATION, JOB_TOTAL
+    from core.signals import job_finished
 
     JOB_TOTAL.labels(kind=kind, outcome=outcome).inc()
     JOB_DURATION.labels(kind=kind).observe(seconds)
+    job_finished.send(sender=Job, kind=kind, outcome=outcome, seconds=seconds)
 
 
 def job_cancel(*, job: Job) -> bool:

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "core.middleware.RequestIdMiddleware",
+    "rollout.monitoring.middleware.ApiMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -229,6 +230,12 @@ SPECTACULAR_SETTINGS = {
 WAFFLE_FLAG_MODEL = "rollout.Flag"
 WAFFLE_CREATE_MISSING_FLAGS = False
 FLAGS_REFRESH_SECONDS = env_float("FLAGS_REFRESH_SECONDS", 1.0, minimum=0.0)
+
+# --- Monitoring -----------------------------------------------------------------------------------------
+METRICS_FLUSH_SECONDS = env_float("METRICS_FLUSH_SECONDS", 5.0, minimum=0.0)
+METRICS_FLUSH_THREAD = env_bool("METRICS_FLUSH_THREAD", True)
+METRICS_MAX_BUFFERED_KEYS = env_int("METRICS_MAX_BUFFERED_KEYS", 100_000, minimum=100)
+METRICS_RETENTION_DAYS = env_int("METRICS_RETENTION_DAYS", 90, minimum=1)
 
 # --- Observability --------------------------------------------------------------------------------------
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [] if PRODUCTION else ["127.0.0.1", "::1"])

@@ -40,3 +40,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "anon": "1000/min",
     "user": "10000/min",
 }
+
+# Metrics flush inline (on interval or explicit flush) inside the test's own connection, never from a thread.
+METRICS_FLUSH_THREAD = False
+METRICS_FLUSH_SECONDS = 3600.0

@@ -16,7 +16,19 @@ from django.utils.html import format_html, format_html_join
 
 from core.errors import ServiceError
 from rollout import rollouts, selectors, services
-from rollout.models import Flag, FlagHistory, Rollout, RolloutTransition
+from rollout.models import (
+    Alert,
+    AlertEvent,
+    AlertRule,
+    Flag,
+    FlagHistory,
+    Incident,
+    Notification,
+    NotificationChannel,
+    Rollout,
+    RolloutTransition,
+)
+from rollout.monitoring import alerts as alerts_service
 
 
 class ReasonActionForm(ActionForm):
@@ -279,3 +291,94 @@ class RolloutAdmin(admin.ModelAdmin):
             t = outcome.transition
             self.message_user(request, f"{t.kind}: {t.from_stage} → {t.to_stage}", messages.SUCCESS)
         return HttpResponseRedirect(back)
+
+
+# --- monitoring -------------------------------------------------------------------------------------------
+
+
+@admin.register(NotificationChannel)
+class NotificationChannelAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "target", "timeout_seconds", "max_attempts", "enabled"]
+    list_filter = ["kind", "enabled"]
+
+
+@admin.register(AlertRule)
+class AlertRuleAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "metric",
+        "aggregation",
+        "operator",
+        "warning",
+        "error",
+        "critical",
+        "window_minutes",
+        "enabled",
+        "last_evaluated_at",
+    ]
+    list_filter = ["enabled", "aggregation"]
+    search_fields = ["name", "metric"]
+    filter_horizontal = ["channels"]
+    readonly_fields = ["last_evaluated_at"]
+
+
+class AlertEventInline(admin.TabularInline):
+    model = AlertEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "kind", "from_severity", "to_severity", "value", "actor", "note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ["id", "rule", "tags_key", "severity", "status", "value", "threshold", "opened_at", "resolved_at"]
+    list_filter = ["status", "severity", "rule"]
+    list_select_related = ["rule"]
+    readonly_fields = [f.name for f in Alert._meta.concrete_fields]
+    inlines = [AlertEventInline]
+    actions = ["acknowledge", "resolve"]
+    action_form = ReasonActionForm
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Acknowledge selected open alerts")
+    def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
+        done = 0
+        for alert in queryset.filter(status="open"):
+            alerts_service.alert_acknowledge(alert_id=alert.pk, actor=request.user, note=request.POST.get("reason", ""))  # type: ignore[arg-type]
+            done += 1
+        self.message_user(request, f"Acknowledged {done} alert(s).")
+
+    @admin.action(description="Resolve selected alerts")
+    def resolve(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
+        done = 0
+        for alert in queryset.exclude(status="resolved"):
+            alerts_service.alert_resolve(alert_id=alert.pk, actor=request.user, note=request.POST.get("reason", ""))  # type: ignore[arg-type]
+            done += 1
+        self.message_user(request, f"Resolved {done} alert(s).")
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "rollout", "action", "alert", "summary"]
+    list_select_related = ["rollout__flag", "alert__rule"]
+    readonly_fields = ["rollout", "alert", "transition", "action", "summary", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "channel", "subject", "status", "attempts", "next_attempt_at", "last_error"]
+    list_filter = ["status", "channel"]
+    list_select_related = ["channel"]
+    readonly_fields = [f.name for f in Notification._meta.concrete_fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -133,14 +134,21 @@ class RolloutListView(StaffAPIView):
     @extend_schema(request=serializers.RolloutStartSerializer, summary="Start a rollout (default plan unless given)")
     def post(self, request: Request) -> Response:
         data = _valid(serializers.RolloutStartSerializer, request)
-        outcome = rollouts.rollout_start(
-            flag_name=data["flag"],
-            plan=data.get("plan"),
-            guard_policy=data["guard_policy"],
-            actor=request.user,
-            reason=data["reason"],
-        )
-        return Response(selectors.rollout_detail(outcome.rollout), status=status.HTTP_201_CREATED)
+        with transaction.atomic():
+            outcome = rollouts.rollout_start(
+                flag_name=data["flag"],
+                plan=data.get("plan"),
+                guard_policy=data.get("guard_policy", "rollback"),
+                actor=request.user,
+                reason=data["reason"],
+            )
+            guards = {k: data[k] for k in ("guard_rules", "guard_consecutive", "min_dwell_minutes") if k in data}
+            rollout = (
+                rollouts.rollout_configure_guards(flag_name=data["flag"], actor=request.user, **guards)
+                if guards
+                else outcome.rollout
+            )
+        return Response(selectors.rollout_detail(rollout), status=status.HTTP_201_CREATED)
 
 
 class RolloutDetailView(StaffAPIView):
@@ -148,6 +156,12 @@ class RolloutDetailView(StaffAPIView):
         rollout = rollouts.latest_rollout(flag)
         if rollout is None:
             raise NotFoundError("rollout_not_found", f"Flag {flag!r} has no rollout.")
+        return Response(selectors.rollout_detail(rollout))
+
+    @extend_schema(request=serializers.GuardSerializer, summary="Set guard rules, N, dwell time and policy")
+    def patch(self, request: Request, flag: str) -> Response:
+        data = _valid(serializers.GuardSerializer, request)
+        rollout = rollouts.rollout_configure_guards(flag_name=flag, actor=request.user, **data)
         return Response(selectors.rollout_detail(rollout))
 
 

@@ -6,19 +6,62 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
-def _sync_flags(sender: AppConfig, **kwargs: Any) -> None:
+def _sync_defaults(sender: AppConfig, **kwargs: Any) -> None:
+    from rollout.monitoring.defaults import monitoring_sync_defaults
     from rollout.services import flags_sync_registered
 
     flags_sync_registered()
+    monitoring_sync_defaults()
+
+
+def _on_job_finished(sender: Any, kind: str, outcome: str, seconds: float, **kwargs: Any) -> None:
+    from rollout.monitoring import increment, record
+
+    record("jobs.duration_ms", seconds * 1000.0, kind=kind, outcome=outcome)
+    increment("jobs.finished", kind=kind, outcome=outcome)
 
 
 class RolloutConfig(AppConfig):
     name = "rollout"
-    verbose_name = "Rollout (flags, staged rollouts)"
+    verbose_name = "Rollout (flags, rollouts, monitoring)"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from prometheus_client import REGISTRY
+
+        from core.schedules import ScheduleSpec, register_schedule
+        from core.signals import job_finished
         from rollout import signals
+        from rollout.monitoring import guards  # noqa: F401  (registers the guard gate)
+        from rollout.monitoring.prometheus import RecordedMetricsCollector
 
         signals.connect()
-        post_migrate.connect(_sync_flags, sender=self, dispatch_uid="rollout.sync_flags")
+        post_migrate.connect(_sync_defaults, sender=self, dispatch_uid="rollout.sync_defaults")
+        job_finished.connect(_on_job_finished, dispatch_uid="rollout.job_metrics")
+        if not getattr(RolloutConfig, "_collector_registered", False):
+            REGISTRY.register(RecordedMetricsCollector())
+            RolloutConfig._collector_registered = True  # type: ignore[attr-defined]
+        register_schedule(
+            ScheduleSpec(
+                name="rollout: evaluate alert rules",
+                task="rollout.evaluate_rules",
+                every_seconds=60,
+                description="Evaluate threshold rules, open/resolve alerts and let guarded rollouts react.",
+            )
+        )
+        register_schedule(
+            ScheduleSpec(
+                name="rollout: retry notifications",
+                task="rollout.retry_notifications",
+                every_seconds=60,
+                description="Deliver notifications that failed or whose message was lost.",
+            )
+        )
+        register_schedule(
+            ScheduleSpec(
+                name="rollout: purge old metrics",
+                task="rollout.purge_metrics",
+                crontab={"minute": "41", "hour": "4"},
+                description="Delete per-minute metric aggregates older than METRICS_RETENTION_DAYS.",
+            )
+        )

@@ -125,6 +125,13 @@ class Rollout(models.Model):
     current_index = models.PositiveSmallIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     guard_policy = models.CharField(max_length=16, choices=GuardPolicy.choices, default=GuardPolicy.ROLLBACK)
+    guard_rules = models.ManyToManyField(
+        "rollout.AlertRule", blank=True, related_name="guarded_rollouts", help_text="Rules that guard this rollout."
+    )
+    guard_consecutive = models.PositiveSmallIntegerField(
+        default=3, help_text="Critical evaluations in a row before the guard acts."
+    )
+    min_dwell_minutes = models.PositiveIntegerField(default=0, help_text="Minimum time at a stage before advancing.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -186,3 +193,33 @@ class RolloutTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.from_stage} → {self.to_stage}"
+
+
+from rollout.monitoring.models import (  # noqa: E402  (models of the monitoring part of this app)
+    Alert,
+    AlertEvent,
+    AlertRule,
+    EvaluationLease,
+    Incident,
+    MetricMinute,
+    Notification,
+    NotificationChannel,
+    RuleState,
+)
+
+__all__ = [
+    "Alert",
+    "AlertEvent",
+    "AlertRule",
+    "EvaluationLease",
+    "Flag",
+    "FlagHistory",
+    "FlagsVersion",
+    "Incident",
+    "MetricMinute",
+    "Notification",
+    "NotificationChannel",
+    "Rollout",
+    "RolloutTransition",
+    "RuleState",
+]

@@ -389,3 +389,42 @@ def rollout_resume(*, flag_name: str, actor: User | None, reason: str, source: s
         duration_ms=round((time.perf_counter() - started) * 1000, 3),
     )
     return TransitionOutcome(rollout=rollout, transition=transition)
+
+
+@transaction.atomic
+def rollout_configure_guards(
+    *,
+    flag_name: str,
+    actor: User | None,
+    guard_rules: list[str] | None = None,
+    guard_consecutive: int | None = None,
+    min_dwell_minutes: int | None = None,
+    guard_policy: str | None = None,
+) -> Rollout:
+    """Set which alert rules guard the open rollout, how many critical evaluations trigger the guard, the
+    minimum dwell per stage and the policy (rollback | pause)."""
+    from rollout.models import AlertRule
+
+    rollout = _open_rollout_for_update(flag_name)
+    if guard_rules is not None:
+        rules = list(AlertRule.objects.filter(name__in=guard_rules))
+        missing = sorted(set(guard_rules) - {r.name for r in rules})
+        if missing:
+            raise ServiceError("unknown_rule", f"No alert rule named: {', '.join(missing)}.")
+        rollout.guard_rules.set(rules)
+    if guard_consecutive is not None:
+        if not 1 <= guard_consecutive <= 100:
+            raise ServiceError("invalid_guard", "guard_consecutive must be from 1 to 100.")
+        rollout.guard_consecutive = guard_consecutive
+    if min_dwell_minutes is not None:
+        if not 0 <= min_dwell_minutes <= 60 * 24 * 30:
+            raise ServiceError("invalid_guard", "min_dwell_minutes must be from 0 to 43200.")
+        rollout.min_dwell_minutes = min_dwell_minutes
+    if guard_policy is not None:
+        if guard_policy not in Rollout.GuardPolicy.values:
+            raise ServiceError(
+                "invalid_policy", f"guard_policy must be one of {', '.join(Rollout.GuardPolicy.values)}."
+            )
+        rollout.guard_policy = guard_policy
+    rollout.save()
+    return rollout

@@ -20,6 +20,9 @@ def rollout_summary(rollout: Rollout | None) -> dict[str, Any] | None:
         "stages": rollout.stage_names,
         "status": rollout.status,
         "guard_policy": rollout.guard_policy,
+        "guard_rules": sorted(rule.name for rule in rollout.guard_rules.all()),
+        "guard_consecutive": rollout.guard_consecutive,
+        "min_dwell_minutes": rollout.min_dwell_minutes,
         "stage_entered_at": rollout.stage_entered_at,
         "last_gate_results": rollout.last_gate_results,
     }

@@ -27,10 +27,16 @@ class FlagUpdateSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class RolloutStartSerializer(serializers.Serializer):
+class GuardSerializer(serializers.Serializer):
+    guard_rules = serializers.ListField(child=serializers.CharField(max_length=120), required=False, max_length=50)
+    guard_consecutive = serializers.IntegerField(required=False, min_value=1, max_value=100)
+    min_dwell_minutes = serializers.IntegerField(required=False, min_value=0, max_value=43200)
+    guard_policy = serializers.ChoiceField(choices=["rollback", "pause"], required=False)
+
+
+class RolloutStartSerializer(GuardSerializer):
     flag = serializers.CharField(max_length=100)
     plan = serializers.JSONField(required=False, allow_null=True)
-    guard_policy = serializers.ChoiceField(choices=["rollback", "pause"], default="rollback")
     reason = serializers.CharField(max_length=2000)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path
 
 from rollout import api
+from rollout.monitoring import api as monitoring_api
 
 admin_urlpatterns = [
     path("feature-flags", api.FeatureFlagListView.as_view(), name="feature-flags"),
@@ -17,6 +18,10 @@ admin_urlpatterns = [
     path("rollouts/<str:flag>/pause", api.RolloutPauseView.as_view(), name="rollout-pause"),
     path("rollouts/<str:flag>/resume", api.RolloutResumeView.as_view(), name="rollout-resume"),
     path("deployment/validate", api.DeploymentValidateView.as_view(), name="deployment-validate"),
+    path("monitoring/dashboard", monitoring_api.DashboardView.as_view(), name="monitoring-dashboard"),
+    path("alerts", monitoring_api.AlertListView.as_view(), name="alerts"),
+    path("alerts/<int:alert_id>/acknowledge", monitoring_api.AlertAcknowledgeView.as_view(), name="alert-ack"),
+    path("alerts/<int:alert_id>/resolve", monitoring_api.AlertResolveView.as_view(), name="alert-resolve"),
 ]
 
 v1_urlpatterns = [

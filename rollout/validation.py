@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from core.health import check_broker, check_cache, check_database, check_migrations
 
-REQUIRED_TASKS: set[str] = {"core.run_job", "core.sweep_jobs"}
+REQUIRED_TASKS: set[str] = {"core.run_job", "core.sweep_jobs", "rollout.evaluate_rules", "rollout.deliver_notification"}
 VALIDATION_TYPES = ("pre_deployment", "post_deployment")
 
 

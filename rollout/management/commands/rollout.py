@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
 from core.commands import actor_from, call_service
 from rollout import rollouts, selectors
@@ -23,6 +24,9 @@ class Command(BaseCommand):
         start.add_argument("--plan", help="Comma-separated stage names, or a JSON file of stages.")
         start.add_argument("--policy", choices=["rollback", "pause"], default="rollback")
         start.add_argument("--reason", default="rollout started")
+        start.add_argument("--guard", action="append", default=[], help="Alert rule name guarding it (repeatable).")
+        start.add_argument("--guard-consecutive", type=int, default=None)
+        start.add_argument("--min-dwell", type=int, default=None, help="Minutes at a stage before advancing.")
         advance = sub.add_parser("advance", help="Move to the next stage (gates apply).")
         advance.add_argument("flag")
         advance.add_argument("--reason", required=True)
@@ -81,24 +85,47 @@ class Command(BaseCommand):
                     f"    {t.created_at:%Y-%m-%d %H:%M:%S} {t.kind} {t.from_stage} → {t.to_stage}{blocked}: {t.reason}"
                 )
 
-    def do_start(self, *, flag: str, plan: str | None, policy: str, reason: str, actor: str | None, **o: Any) -> None:
+    def do_start(
+        self,
+        *,
+        flag: str,
+        plan: str | None,
+        policy: str,
+        reason: str,
+        actor: str | None,
+        guard: list[str],
+        guard_consecutive: int | None,
+        min_dwell: int | None,
+        **o: Any,
+    ) -> None:
         plan_spec: Any = plan
         if plan and Path(plan).is_file():
             try:
                 plan_spec = json.loads(Path(plan).read_text())
             except ValueError as exc:
                 raise CommandError(f"{plan} is not valid JSON: {exc}") from exc
-        self._report(
-            call_service(
-                rollouts.rollout_start,
-                flag_name=flag,
-                plan=plan_spec,
-                guard_policy=policy,
-                actor=actor_from(actor),
-                reason=reason,
-                source="command",
+        with transaction.atomic():  # a bad guard name leaves no rollout behind
+            self._report(
+                call_service(
+                    rollouts.rollout_start,
+                    flag_name=flag,
+                    plan=plan_spec,
+                    guard_policy=policy,
+                    actor=actor_from(actor),
+                    reason=reason,
+                    source="command",
+                )
             )
-        )
+            if guard or guard_consecutive is not None or min_dwell is not None:
+                call_service(
+                    rollouts.rollout_configure_guards,
+                    flag_name=flag,
+                    actor=actor_from(actor),
+                    guard_rules=guard or None,
+                    guard_consecutive=guard_consecutive,
+                    min_dwell_minutes=min_dwell,
+                )
+                self.stdout.write(f"guards: {', '.join(guard) or '(unchanged)'}")
 
     def do_advance(self, *, flag: str, reason: str, actor: str | None, **o: Any) -> None:
         current = rollouts.latest_rollout(flag)

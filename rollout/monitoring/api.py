@@ -1,0 +1,63 @@
+"""Staff endpoints: the monitoring dashboard and alerts with acknowledge / resolve."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from core.errors import ServiceError
+from rollout.api import StaffAPIView, _valid
+from rollout.models import Alert
+from rollout.monitoring import alerts, selectors
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class DashboardView(StaffAPIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("minutes", int, description="series length (1–1440, default 60)")],
+        summary="Open alerts, rule states, key series and recent incidents",
+    )
+    def get(self, request: Request) -> Response:
+        raw = request.query_params.get("minutes", "60")
+        if not raw.isdigit() or not 1 <= int(raw) <= 1440:
+            raise ServiceError("invalid_minutes", "minutes must be an integer from 1 to 1440.")
+        return Response(selectors.dashboard(minutes=int(raw)))
+
+
+class AlertListView(StaffAPIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=list(Alert.Status.values)),
+            OpenApiParameter("severity", str, enum=list(Alert.SEVERITIES)),
+        ],
+        summary="Alerts, newest first",
+    )
+    def get(self, request: Request) -> Response:
+        status = request.query_params.get("status")
+        severity = request.query_params.get("severity")
+        if status and status not in Alert.Status.values:
+            raise ServiceError("invalid_status", f"status must be one of {', '.join(Alert.Status.values)}.")
+        if severity and severity not in Alert.SEVERITIES:
+            raise ServiceError("invalid_severity", f"severity must be one of {', '.join(Alert.SEVERITIES)}.")
+        return Response({"alerts": selectors.alerts_list(status=status, severity=severity)})
+
+
+class AlertAcknowledgeView(StaffAPIView):
+    @extend_schema(request=NoteSerializer, summary="Acknowledge an open alert")
+    def post(self, request: Request, alert_id: int) -> Response:
+        data = _valid(NoteSerializer, request)
+        alert = alerts.alert_acknowledge(alert_id=alert_id, actor=request.user, note=data["note"])
+        return Response(selectors.alert_dict(alert))
+
+
+class AlertResolveView(StaffAPIView):
+    @extend_schema(request=NoteSerializer, summary="Resolve an alert by hand")
+    def post(self, request: Request, alert_id: int) -> Response:
+        data = _valid(NoteSerializer, request)
+        alert = alerts.alert_resolve(alert_id=alert_id, actor=request.user, note=data["note"])
+        return Response(selectors.alert_dict(alert))
