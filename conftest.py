@@ -262,3 +262,33 @@ def demo_users(db: Any) -> Any:
     from core.demo import demo_users_seed
 
     return demo_users_seed(password="pw")
+
+
+@pytest.fixture
+def chromium(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (no browser download). Skips without it unless REQUIRE_BROWSER=1.
+
+    Request it after the database fixtures: Playwright's sync API runs an event loop while it is open, so it must
+    be closed before the database is torn down (the ORM refuses to run beside a running loop otherwise).
+    """
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    require(binary is not None, "Chromium is not installed (apt-get install chromium)", env="REQUIRE_BROWSER")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "playwright is not installed", env="REQUIRE_BROWSER")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the test body's ORM calls are still synchronous
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=binary,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import REPO, command_line, machine, write_section
+from bench.common import command_line, machine, postgres_available, run_child, write_section
 
 N_METRICS = 50
 N_RULES = 100
@@ -184,29 +184,7 @@ def child(days: int) -> None:
 
 
 def _run(env_extra: dict[str, str], days: int) -> dict[str, float]:
-    env = {**os.environ, **env_extra}
-    env.pop("REDIS_URL", None)
-    result = subprocess.run(
-        [sys.executable, __file__, "--child", "--days", str(days)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-    )
-    line = next((x for x in result.stdout.splitlines() if x.startswith("RESULT ")), None)
-    if line is None:
-        raise RuntimeError(result.stderr[-3000:])
-    return json.loads(line[7:])
-
-
-def _postgres_available() -> bool:
-    return (
-        subprocess.run(
-            ["psql", "postgres://postgres@127.0.0.1:5432/postgres", "-qc", "select 1"], capture_output=True
-        ).returncode
-        == 0
-    )
+    return run_child(__file__, ["--days", str(days)], env_extra)
 
 
 def main() -> None:
@@ -221,7 +199,7 @@ def main() -> None:
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as var_dir:
         results["SQLite"] = _run({"STAMINA_VAR_DIR": var_dir, "CELERY_BROKER_URL": "memory://"}, args.days)
-        if _postgres_available():
+        if postgres_available():
             db = f"stamina_bench_{os.getpid()}"
             admin = "postgres://postgres@127.0.0.1:5432/postgres"
             subprocess.run(["psql", admin, "-qc", f'CREATE DATABASE "{db}"'], check=True, capture_output=True)

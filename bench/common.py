@@ -35,3 +35,26 @@ def write_section(path: Path, heading: str, body: str) -> None:
 
 def command_line() -> str:
     return " ".join([Path(sys.executable).name, *sys.argv])
+
+
+def run_child(script: str, args: list[str], env_extra: dict[str, str]) -> dict[str, float]:
+    """Run ``script --child ARGS`` in a fresh interpreter (its own settings/database) and return the JSON it
+    prints on a ``RESULT {...}`` line. Redis is left out so the child uses local caches."""
+    import json
+    import subprocess
+
+    env = {**os.environ, **env_extra}
+    env.pop("REDIS_URL", None)
+    result = subprocess.run(
+        [sys.executable, script, "--child", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=3600
+    )
+    line = next((x for x in result.stdout.splitlines() if x.startswith("RESULT ")), None)
+    if line is None:
+        raise RuntimeError(result.stderr[-3000:])
+    return dict(json.loads(line[len("RESULT ") :]))
+
+
+def postgres_available(url: str = "postgres://postgres@127.0.0.1:5432/postgres") -> bool:
+    import subprocess
+
+    return subprocess.run(["psql", url, "-qc", "select 1"], capture_output=True).returncode == 0

@@ -6,6 +6,7 @@ python bench/run.py [--write docs/benchmarks.md] [--only flags,engine]
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,10 @@ def main() -> int:
     wanted = {name.strip() for name in args.only.split(",") if name.strip()}
     args.write.parent.mkdir(parents=True, exist_ok=True)
     failures = 0
+    local_pg = "postgres://postgres@127.0.0.1:5432/postgres"
+    probe = subprocess.run(["psql", local_pg, "-qc", "select 1"], capture_output=True)
+    if probe.returncode == 0:  # benchmarks that compare databases create (and drop) their own database there
+        os.environ.setdefault("STAMINA_BENCH_POSTGRES", local_pg)
     for script in sorted(HERE.glob("bench_*.py")):
         name = script.stem.removeprefix("bench_")
         if wanted and name not in wanted:

@@ -208,6 +208,7 @@ REST_FRAMEWORK = {
         "anon": env_str("THROTTLE_ANON", "60/min"),
         "user": env_str("THROTTLE_USER", "1200/min"),
         "login": env_str("THROTTLE_LOGIN", "10/min"),
+        "feedback": env_str("THROTTLE_FEEDBACK", "30/hour"),
     },
     "EXCEPTION_HANDLER": "core.api.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -224,6 +225,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ExternalSourceEnum": "feedback.models.ExternalSource",
+        "ActivitySourceEnum": "training.models.Activity.Source",
+        "FeedbackStatusEnum": "feedback.models.Status",
+        "JobStatusEnum": "core.models.Job.Status",
+    },
 }
 
 # --- Flags ----------------------------------------------------------------------------------------------
@@ -236,6 +243,10 @@ METRICS_FLUSH_SECONDS = env_float("METRICS_FLUSH_SECONDS", 5.0, minimum=0.0)
 METRICS_FLUSH_THREAD = env_bool("METRICS_FLUSH_THREAD", True)
 METRICS_MAX_BUFFERED_KEYS = env_int("METRICS_MAX_BUFFERED_KEYS", 100_000, minimum=100)
 METRICS_RETENTION_DAYS = env_int("METRICS_RETENTION_DAYS", 90, minimum=1)
+
+# --- Feedback -------------------------------------------------------------------------------------------
+FEEDBACK_MAX_MESSAGE_CHARS = env_int("FEEDBACK_MAX_MESSAGE_CHARS", 5000, minimum=100)
+FEEDBACK_DUPLICATE_WINDOW_SECONDS = env_int("FEEDBACK_DUPLICATE_WINDOW_SECONDS", 600, minimum=0)
 
 # --- Observability --------------------------------------------------------------------------------------
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [] if PRODUCTION else ["127.0.0.1", "::1"])

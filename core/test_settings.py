@@ -39,6 +39,7 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     **REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],  # type: ignore[dict-item]
     "anon": "1000/min",
     "user": "10000/min",
+    "feedback": "10000/min",
 }
 
 # Metrics flush inline (on interval or explicit flush) inside the test's own connection, never from a thread.

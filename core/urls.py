@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import SimpleRouter
 
 from core import views
+from feedback.admin_views import summary_view as feedback_summary_view
 from rollout import urls as rollout_urls
 from rollout.monitoring.admin_views import monitoring_view
 from training.admin_views import trimp_settings_view
@@ -29,12 +30,14 @@ urlpatterns = [
     path("metrics", views.metrics, name="metrics"),
     path("admin/monitoring/", admin.site.admin_view(monitoring_view), name="ops-monitoring"),
     path("admin/trimp-settings", admin.site.admin_view(trimp_settings_view), name="ops-trimp-settings"),
+    path("admin/feedback-summary/", admin.site.admin_view(feedback_summary_view), name="ops-feedback-summary"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/", include(api_v1)),
     path("api/admin/", include(rollout_urls.admin_urlpatterns)),
+    path("api/", include("feedback.urls")),
     path("api/", include("training.urls")),
     re_path(r"^api/(?P<path>.*)$", views.api_not_found, name="api-not-found"),
 ]

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from core.errors import ServiceError
 from rollout import rollouts, selectors, services
@@ -96,7 +97,7 @@ class FlagAdmin(admin.ModelAdmin):
     @admin.display(description="kill")
     def kill_state(self, obj: Flag) -> str:
         if obj.everyone is False:
-            return format_html('<b style="color:#c62828">KILLED</b>')
+            return mark_safe('<b style="color:#c62828">KILLED</b>')
         return "-"
 
     @admin.display(description="rollout stage")

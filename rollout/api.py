@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.schema import JSONObjectSerializer
 from core.errors import NotFoundError
 from core.permissions import IsStaff
 from rollout import flags, rollouts, selectors, serializers, services
@@ -20,6 +21,7 @@ from rollout.validation import run_validation
 
 class StaffAPIView(APIView):
     permission_classes = [IsStaff]
+    serializer_class = JSONObjectSerializer
 
 
 def _valid(serializer_class: type, request: Request) -> dict[str, Any]:
@@ -36,7 +38,10 @@ def _flag_payload(name: str) -> dict[str, Any]:
 
 
 class FeatureFlagListView(StaffAPIView):
-    @extend_schema(summary="Every flag with its per-cohort state, percent, window, kill state and rollout stage")
+    @extend_schema(
+        operation_id="admin_feature_flags_list",
+        summary="Every flag with its per-cohort state, percent, window, kill state and rollout stage",
+    )
     def get(self, request: Request) -> Response:
         return Response({"flags": selectors.flags_overview()})
 
@@ -115,6 +120,8 @@ class FeatureFlagCheckView(StaffAPIView):
 
 
 class MyFlagsView(APIView):
+    serializer_class = JSONObjectSerializer
+
     @extend_schema(summary="Every flag's answer for the current user, with reasons")
     def get(self, request: Request) -> Response:
         names = sorted(flags.current_snapshot().flags)
@@ -127,7 +134,7 @@ class MyFlagsView(APIView):
 
 
 class RolloutListView(StaffAPIView):
-    @extend_schema(summary="The latest rollout of every flag")
+    @extend_schema(operation_id="admin_rollouts_list", summary="The latest rollout of every flag")
     def get(self, request: Request) -> Response:
         return Response({"rollouts": [selectors.rollout_detail(r) for r in selectors.rollouts_latest()]})
 

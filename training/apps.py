@@ -9,7 +9,11 @@ class TrainingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from core.demo import register_seeder
         from rollout.registry import FlagSpec, register_flag
+        from rollout.validation import require_task
+        from training import recalculation  # noqa: F401  (registers the training.recalculate job handler)
+        from training.demo import seed_training_demo
 
         register_flag(
             FlagSpec(
@@ -19,3 +23,5 @@ class TrainingConfig(AppConfig):
                 owner="training",
             )
         )
+        require_task("training.recalculate_help")
+        register_seeder(50, "training", seed_training_demo)

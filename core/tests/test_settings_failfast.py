@@ -84,3 +84,23 @@ def test_typed_helpers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("X_INT", "ten")
     with pytest.raises(ImproperlyConfigured, match="not an integer"):
         env_int("X_INT", 1)
+
+
+def test_deploy_check_passes_under_production_settings() -> None:
+    """`check --deploy --fail-level WARNING` (security settings and the OpenAPI schema's own warnings)."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE"}}
+    env.update(
+        DJANGO_ENV="production",
+        SECRET_KEY=GOOD_KEY,
+        ALLOWED_HOSTS="x.example.com",
+        DJANGO_SETTINGS_MODULE="core.settings",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]

@@ -206,8 +206,14 @@ def test_guards_configured_through_api_and_command(staff_client: Any, guard_rule
 
     response = staff_client.post(
         "/api/admin/rollouts",
-        {"flag": FLAG, "reason": "guarded", "guard_rules": [guard_rule.name], "guard_consecutive": 2,
-         "min_dwell_minutes": 15, "guard_policy": "pause"},
+        {
+            "flag": FLAG,
+            "reason": "guarded",
+            "guard_rules": [guard_rule.name],
+            "guard_consecutive": 2,
+            "min_dwell_minutes": 15,
+            "guard_policy": "pause",
+        },
         format="json",
     )
     assert response.status_code == 201, response.json()

@@ -1,0 +1,125 @@
+"""The feedback summary: aggregated in SQL (two scans of the feedback table, one of the validations)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet, Sum
+from django.utils import timezone
+
+from feedback.models import AccuracyValidation, Feedback
+
+PROBLEM_TYPES = ("bug_report", "performance_issue", "usability_issue")
+
+
+def filtered(
+    *, date_from: date | None = None, date_to: date | None = None, flag: str | None = None, variant: str | None = None
+) -> QuerySet[Feedback]:
+    """Feedback in [date_from, date_to] (UTC days), optionally of users who had ``flag`` on, or were in
+    ``variant`` (``experiment:variant``) when they wrote it."""
+    queryset = Feedback.objects.all()
+    if date_from:
+        queryset = queryset.filter(created_at__date__gte=date_from)
+    if date_to:
+        queryset = queryset.filter(created_at__date__lte=date_to)
+    if flag:
+        queryset = queryset.filter(**{f"context__flags__{flag}": True})
+    if variant:
+        experiment, _, name = variant.partition(":")
+        queryset = queryset.filter(**{f"context__variants__{experiment}": name})
+    return queryset
+
+
+def _breach_q(now: datetime) -> Q:
+    return Q(acknowledged_at__isnull=True, ack_due_at__lt=now) | Q(acknowledged_at__gt=F("ack_due_at"))
+
+
+def feedback_summary(
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    flag: str | None = None,
+    variant: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    now = now or timezone.now()
+    queryset = filtered(date_from=date_from, date_to=date_to, flag=flag, variant=variant)
+    by: dict[str, dict[str, int]] = {
+        d: defaultdict(int) for d in ("type", "category", "status", "priority", "sentiment")
+    }
+    weekly: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+    total = rated = rating_sum = breaches = 0
+    rows = queryset.values("type", "category", "status", "priority", "sentiment", "week").annotate(
+        n=Count("id"), rating_n=Count("rating"), rating_sum=Sum("rating"), breached=Count("id", filter=_breach_q(now))
+    )
+    for row in rows:
+        n = row["n"]
+        total += n
+        for dimension in by:
+            by[dimension][row[dimension] or "untriaged"] += n
+        if row["rating_n"]:
+            rated += row["rating_n"]
+            rating_sum += row["rating_sum"]
+            weekly[row["week"]][0] += row["rating_n"]
+            weekly[row["week"]][1] += row["rating_sum"]
+        breaches += row["breached"]
+    topics = (
+        queryset.filter(Q(sentiment="negative") | Q(type__in=PROBLEM_TYPES))
+        .exclude(topic="")
+        .values("topic")
+        .annotate(n=Count("id"))
+        .order_by("-n", "topic")[:10]
+    )
+    open_breaches = (
+        queryset.filter(acknowledged_at__isnull=True, ack_due_at__lt=now)
+        .exclude(status__in=["resolved", "closed"])
+        .order_by("ack_due_at")
+        .values("id", "type", "priority", "created_at", "ack_due_at")[:20]
+    )
+    return {
+        "total": total,
+        "by_type": dict(by["type"]),
+        "by_category": dict(by["category"]),
+        "by_status": dict(by["status"]),
+        "by_priority": dict(by["priority"]),
+        "sentiment": dict(by["sentiment"]),
+        "satisfaction": {
+            "mean": rating_sum / rated if rated else None,
+            "ratings": rated,
+            "by_week": [
+                {"week": week, "mean": sums[1] / sums[0], "ratings": sums[0]} for week, sums in sorted(weekly.items())
+            ],
+        },
+        "top_issues": [{"topic": t["topic"], "count": t["n"]} for t in topics],
+        "accuracy": accuracy_summary(date_from=date_from, date_to=date_to),
+        "sla": {"target_hours": 24, "breaches": breaches, "open_breaches": list(open_breaches)},
+    }
+
+
+def accuracy_summary(*, date_from: date | None = None, date_to: date | None = None) -> dict[str, Any]:
+    queryset = AccuracyValidation.objects.all()
+    if date_from:
+        queryset = queryset.filter(created_at__date__gte=date_from)
+    if date_to:
+        queryset = queryset.filter(created_at__date__lte=date_to)
+    rows = queryset.values("our_method", "source").annotate(
+        n=Count("id"), within=Count("id", filter=Q(within_5pct=True))
+    )
+    by_method: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    by_source: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    total = [0, 0]
+    for row in rows:
+        for bucket in (by_method[row["our_method"]], by_source[row["source"]], total):
+            bucket[0] += row["n"]
+            bucket[1] += row["within"]
+
+    def share(pair: list[int]) -> dict[str, Any]:
+        return {"validations": pair[0], "within_5pct": pair[1], "share": pair[1] / pair[0] if pair[0] else None}
+
+    return {
+        "overall": share(total),
+        "by_method": {k: share(v) for k, v in sorted(by_method.items())},
+        "by_source": {k: share(v) for k, v in sorted(by_source.items())},
+    }

@@ -1,0 +1,344 @@
+"""Writes of the training app: importing and deleting activities, heart-rate profiles, ops settings.
+
+Every function takes keyword-only arguments, runs inside one transaction and raises ``core.errors``
+exceptions (with the ``TRIMP_00x`` codes where the definitions give one), so nothing is ever half-written.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
+
+from core.errors import ConflictError, ServiceError
+from core.models import Job, User
+from training.bulk import SCORE_FIELDS, apply_to_instance
+from training.config import EDITABLE_FIELDS, SCORING_FIELDS, current_settings, settings_dict
+from training.engine import DATABASE_ERROR, HeartRateConfigError, HeartRateDataError, HRProfile, score
+from training.importers import ActivityFileError, ActivityFileTooLarge, parse
+from training.loads import daily_loads_rebuild
+from training.models import Activity, ActivityStream, HeartRateProfile, TrimpSettings, TrimpSettingsChange
+from training.recalculation import recalculation_start
+from training.scoring import ProfileBook, athlete_method, score_activity
+from training.streams import encode_stream
+
+logger = logging.getLogger(__name__)
+
+# Only used to ask "can this data give a TRIMP at all?" before an athlete's own profile exists.
+PLACEHOLDER_PROFILE = HRProfile(rest=60.0, max=190.0, sex="unspecified")
+MAX_SPORT_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    activity: Activity
+    created: bool
+
+
+def file_error(exc: ActivityFileError) -> ServiceError:
+    """The API's answer to an unreadable file: 400 (413 over a limit), code ``TRIMP_001`` and the reason."""
+    details: dict[str, Any] = {"reason": exc.reason}
+    if isinstance(exc, ActivityFileTooLarge):
+        details["limit"] = exc.limit
+        return ServiceError(exc.code, exc.message, details=details, status=413)
+    return ServiceError(exc.code, exc.message, details=details, status=400)
+
+
+def local_day(moment: datetime, zone_name: str) -> date:
+    """The calendar day of ``moment`` in the IANA zone ``zone_name`` (UTC when the name is unknown)."""
+    try:
+        zone = ZoneInfo(zone_name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return moment.astimezone(zone).date()
+
+
+def _optional_positive(value: float | None, name: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ServiceError("validation_error", f"{name} must be a positive number.")
+    return float(value)
+
+
+def _check_usable(
+    times: np.ndarray, hrs: np.ndarray, *, timer: float | None, average_hr: float | None, max_gap_s: float
+) -> None:
+    try:
+        score(times, hrs, PLACEHOLDER_PROFILE, timer_seconds=timer, session_avg_hr=average_hr, max_gap_s=max_gap_s)
+    except HeartRateDataError as exc:
+        raise ServiceError(
+            exc.code, f"no usable heart rate: {exc.message}", details={"reason": "no_heart_rate"}, status=400
+        ) from exc
+
+
+def activity_import(
+    *,
+    actor: User | None,
+    athlete: User,
+    data: bytes,
+    filename: str | None = None,
+    start: datetime | None = None,
+    sport: str | None = None,
+    average_hr: float | None = None,
+    timer_seconds: float | None = None,
+    external_id: str | None = None,
+) -> ImportResult:
+    """Import one file (FIT, TCX, GPX, JSON streams; gzip allowed) for ``athlete`` and score it.
+
+    The same file twice gives the same activity (``created`` False). ``start`` dates a JSON stream; ``sport``,
+    ``average_hr`` (bpm), ``timer_seconds`` and ``external_id`` fill in what a JSON stream does not carry.
+    Raises ``ServiceError`` ``TRIMP_001`` (400, 413 over a limit) for unreadable data or data without any
+    usable heart rate, ``TRIMP_004`` (503) when storing fails; nothing is stored then.
+    """
+    settings = current_settings()
+    try:
+        parsed = parse(
+            data, filename, max_bytes=settings.max_upload_bytes, max_samples=settings.max_samples, start=start
+        )
+    except ActivityFileError as exc:
+        raise file_error(exc) from exc
+    if parsed.start is None:
+        raise ServiceError("validation_error", "start is required for a JSON stream (the activity's start time).")
+    average_hr = parsed.session_avg_hr if parsed.session_avg_hr is not None else average_hr
+    average_hr = _optional_positive(average_hr, "average_hr")
+    timer = parsed.timer_seconds if parsed.timer_seconds is not None else _optional_positive(timer_seconds, "timer")
+    stamped = np.isfinite(parsed.times)  # samples without a timestamp carry nothing for any method
+    times, hrs = parsed.times[stamped], parsed.hrs[stamped]
+    _check_usable(times, hrs, timer=timer, average_hr=average_hr, max_gap_s=settings.max_gap_s)
+    key = (external_id or parsed.external_id)[:200]
+    try:
+        with transaction.atomic():
+            existing = Activity.objects.filter(athlete=athlete, source=parsed.source_format, external_id=key).first()
+            if existing is not None:
+                return ImportResult(activity=existing, created=False)
+            try:
+                with transaction.atomic():
+                    activity = Activity.objects.create(
+                        athlete=athlete,
+                        sport=(sport or parsed.sport or "")[:MAX_SPORT_LENGTH].lower(),
+                        start=parsed.start,
+                        local_date=local_day(parsed.start, athlete.timezone),
+                        elapsed_seconds=parsed.elapsed_seconds,
+                        timer_seconds=timer,
+                        average_hr=average_hr,
+                        source=parsed.source_format,
+                        external_id=key,
+                        filename=(filename or "")[:255],
+                        sample_count=int(times.size),
+                        created_by=actor,
+                    )
+            except IntegrityError:  # the same file imported concurrently: theirs stands
+                existing = Activity.objects.get(athlete=athlete, source=parsed.source_format, external_id=key)
+                return ImportResult(activity=existing, created=False)
+            ActivityStream.objects.create(activity=activity, data=encode_stream(times, hrs), sample_count=times.size)
+            activity_score_now(activity=activity, times=times, hrs=hrs)
+            daily_loads_rebuild({(athlete.pk, activity.local_date)})
+    except DatabaseError as exc:
+        logger.exception("%s: storing an imported activity failed", DATABASE_ERROR)
+        raise ServiceError(DATABASE_ERROR, "database error while storing the activity", status=503) from exc
+    return ImportResult(activity=activity, created=True)
+
+
+def activity_score_now(*, activity: Activity, times: np.ndarray | None, hrs: np.ndarray | None) -> Activity:
+    """Score one stored activity with its athlete's method and the profile of its day, and save the score.
+    (Callers hold the transaction and rebuild the day's load.)"""
+    book = ProfileBook.for_athletes([activity.athlete_id])
+    scored = score_activity(
+        times=times,
+        hrs=hrs,
+        timer_seconds=activity.timer_seconds,
+        average_hr=activity.average_hr,
+        profile=book.valid_on(activity.athlete_id, activity.local_date),
+        choice=athlete_method(activity.athlete_id),
+        max_gap_s=current_settings().max_gap_s,
+    )
+    apply_to_instance(activity, scored, timezone.now())
+    activity.save(update_fields=SCORE_FIELDS)
+    return activity
+
+
+@transaction.atomic
+def activity_delete(*, actor: User, activity: Activity) -> None:
+    """Delete an activity (its owner only) and rebuild that day's load."""
+    if actor.pk != activity.athlete_id:
+        raise ServiceError("permission_denied", "Only the athlete who owns an activity may delete it.", status=403)
+    day = (activity.athlete_id, activity.local_date)
+    activity.delete()
+    daily_loads_rebuild({day})
+
+
+def activities_delete_for_admin(*, activity_ids: list[int]) -> int:
+    """Delete activities from the ops console and rebuild their days' loads (one transaction)."""
+    with transaction.atomic():
+        days = set(Activity.objects.filter(pk__in=activity_ids).values_list("athlete_id", "local_date"))
+        deleted, _ = Activity.objects.filter(pk__in=activity_ids).delete()
+        daily_loads_rebuild(days)
+    return deleted
+
+
+@dataclass(frozen=True)
+class ProfileResult:
+    profile: HeartRateProfile
+    job: Job | None
+    affected_from: date
+    affected_until: date | None
+
+
+@transaction.atomic
+def hr_profile_create(
+    *,
+    actor: User | None,
+    athlete: User,
+    effective_from: date,
+    resting_hr: float,
+    max_hr: float,
+    sex: str = "unspecified",
+    threshold_hr: float | None = None,
+    vt1_hr: float | None = None,
+    vt2_hr: float | None = None,
+) -> ProfileResult:
+    """Add a dated profile and queue the re-scoring of exactly the activities it now covers: the athlete's
+    local days from ``effective_from`` until the next profile's date (activities without a profile there are
+    scored for the first time). 409 when the athlete already has a profile from that date."""
+    try:
+        HRProfile(rest=resting_hr, max=max_hr, sex=sex, threshold=threshold_hr, vt1=vt1_hr, vt2=vt2_hr)  # type: ignore[arg-type]
+    except HeartRateConfigError as exc:
+        raise ServiceError(exc.code, exc.message, status=400) from exc
+    if HeartRateProfile.objects.filter(athlete=athlete, effective_from=effective_from).exists():
+        raise ConflictError("hr_profile_exists", f"A heart-rate profile from {effective_from} already exists.")
+    profile = HeartRateProfile.objects.create(
+        athlete=athlete,
+        effective_from=effective_from,
+        resting_hr=resting_hr,
+        max_hr=max_hr,
+        sex=sex,
+        threshold_hr=threshold_hr,
+        vt1_hr=vt1_hr,
+        vt2_hr=vt2_hr,
+        created_by=actor,
+    )
+    until = (
+        HeartRateProfile.objects.filter(athlete=athlete, effective_from__gt=effective_from)
+        .order_by("effective_from")
+        .values_list("effective_from", flat=True)
+        .first()
+    )
+    covered = Activity.objects.filter(athlete=athlete, local_date__gte=effective_from)
+    if until is not None:
+        covered = covered.filter(local_date__lt=until)
+    job = None
+    if covered.exists():
+        job = recalculation_start(
+            actor=actor,
+            athlete_id=athlete.pk,
+            since=effective_from,
+            until=until,
+            reason=f"heart-rate profile from {effective_from} added",
+            trigger="hr_profile",
+        )
+    return ProfileResult(profile=profile, job=job, affected_from=effective_from, affected_until=until)
+
+
+SETTING_LIMITS: dict[str, tuple[type, float, float]] = {
+    "max_gap_s": (float, 0.001, 3600.0),
+    "ctl_days": (float, 0.1, 365.0),
+    "atl_days": (float, 0.1, 365.0),
+    "max_upload_bytes": (int, 1024, 1024**3),
+    "max_samples": (int, 10, 10_000_000),
+    "recalc_chunk_size": (int, 1, 100_000),
+    "recalc_parallelism": (int, 0, 64),
+    "chunk_lease_seconds": (int, 1, 86_400),
+    "comparison_max_activities": (int, 1, 100_000),
+}
+
+
+def setting_clean(name: str, value: Any) -> float | int:
+    kind, low, high = SETTING_LIMITS[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ServiceError("validation_error", f"{name} must be a number.", details={name: "not a number"})
+    if kind is int and value != int(value):
+        raise ServiceError("validation_error", f"{name} must be a whole number.", details={name: "not whole"})
+    if not low <= value <= high:
+        raise ServiceError("validation_error", f"{name} must be between {low:g} and {high:g}.", details={name: value})
+    return int(value) if kind is int else float(value)
+
+
+@dataclass(frozen=True)
+class SettingsResult:
+    settings: TrimpSettings
+    change: TrimpSettingsChange | None
+    recalculation_recommended: bool
+
+
+@transaction.atomic
+def trimp_settings_update(*, actor: User | None, changes: dict[str, Any], reason: str = "") -> SettingsResult:
+    """Change ops settings (validated, audited). A change of ``max_gap_s`` alters TRIMP values: the result
+    says a recalculation is recommended (it is not started on its own: ops choose the scope)."""
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise ServiceError("validation_error", f"unknown settings: {', '.join(unknown)}", details={"unknown": unknown})
+    clean = {name: setting_clean(name, value) for name, value in changes.items()}
+    row, _ = TrimpSettings.objects.select_for_update().get_or_create(pk=1)
+    before = settings_dict(row)
+    for name, value in clean.items():
+        setattr(row, name, value)
+    after = settings_dict(row)
+    if before == after:
+        return SettingsResult(settings=row, change=None, recalculation_recommended=False)
+    row.updated_by = actor
+    row.save()
+    changed = {name for name in after if after[name] != before[name]}
+    change = TrimpSettingsChange.objects.create(actor=actor, reason=reason[:500], before=before, after=after)
+    return SettingsResult(settings=row, change=change, recalculation_recommended=bool(changed & SCORING_FIELDS))
+
+
+def settings_snapshot() -> dict[str, Any]:
+    return settings_dict(current_settings())
+
+
+def file_score(
+    *, data: bytes, filename: str | None, profile: HRProfile, method: str = "auto", max_gap_s: float
+) -> dict[str, Any]:
+    """Score a file's bytes with ``profile`` (no database): the engine's result plus the file's summary.
+    Raises ``TrimpError`` (``ActivityFileError`` for an unreadable file)."""
+    parsed = parse(data, filename)
+    result = score(
+        parsed.times,
+        parsed.hrs,
+        profile,
+        method=method,  # type: ignore[arg-type]
+        timer_seconds=parsed.timer_seconds,
+        session_avg_hr=parsed.session_avg_hr,
+        max_gap_s=max_gap_s,
+    )
+    return {
+        "trimp": result.trimp,
+        "method": result.method,
+        "reason": result.reason,
+        "valid_samples": result.valid_samples,
+        "sample_count": result.sample_count,
+        "credited_seconds": result.credited_seconds,
+        "reference_seconds": result.reference_seconds,
+        "average_hr": result.average_hr,
+        "stream_trimp": result.stream_trimp,
+        "edwards": result.edwards,
+        "lucia": result.lucia,
+        "lucia_error": result.lucia_error,
+        "seconds_above_max": result.seconds_above_max,
+        "warnings": list(result.warnings),
+        "engine_version": result.engine_version,
+        "source_format": parsed.source_format,
+        "sport": parsed.sport,
+        "start": parsed.start.isoformat() if parsed.start else None,
+        "timer_seconds": parsed.timer_seconds,
+        "elapsed_seconds": parsed.elapsed_seconds,
+        "session_avg_hr": parsed.session_avg_hr,
+    }
