@@ -59,12 +59,12 @@ class JobAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Cancel selected unfinished jobs")
+    @admin.action(description="Cancel selected unfinished jobs", permissions=["change"])
     def cancel_jobs(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         cancelled = sum(job_cancel(job=job) for job in queryset)
         self.message_user(request, f"Cancelled {cancelled} job(s).", messages.SUCCESS)
 
-    @admin.action(description="Run the sweeper now (re-send lost messages)")
+    @admin.action(description="Run the sweeper now (re-send lost messages)", permissions=["change"])
     def sweep_now(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         report = jobs_sweep()
         self.message_user(

@@ -22,7 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -109,8 +109,8 @@ def job_enqueue(*, kind: str, params: dict[str, Any] | None = None, created_by: 
     return job
 
 
-def _claim(job_id: int) -> bool:
-    """Move the row to running if nobody else holds it. True when this caller owns the run."""
+def _claim(job_id: int) -> int | None:
+    """Move the row to running if nobody else holds it; return the attempt number this caller owns (or None)."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.JOB_RUNNING_TIMEOUT_SECONDS)
     claimable = Q(status=Job.Status.QUEUED) | Q(status=Job.Status.RUNNING, heartbeat_at__lt=stale)
@@ -125,24 +125,33 @@ def _claim(job_id: int) -> bool:
             error="",
         )
     )
-    return updated == 1
+    if updated != 1:
+        return None
+    return int(Job.objects.filter(pk=job_id).values_list("attempts", flat=True)[0])
 
 
 def job_run(job_id: int) -> Job | None:
     """Run one job if it can be claimed; return the finished row, or None when there was nothing to do."""
-    if not _claim(job_id):
+    attempt = _claim(job_id)
+    if attempt is None:
         logger.info("job %s not claimable (already running, finished or exhausted); skipping", job_id)
         return None
     job = Job.objects.get(pk=job_id)
+    mine = {"pk": job.pk, "status": Job.Status.RUNNING, "attempts": attempt}  # a re-claimed run is not ours
     handler = _HANDLERS.get(job.kind)
     started = time.monotonic()
     try:
         if handler is None:
             raise UnknownJobKind(f"no handler is registered for job kind {job.kind!r}")
         outcome = handler(job, JobContext(job_id=job.pk)) or {}
+    except OperationalError as exc:  # the database was busy or went away: transient, let the sweeper re-send it
+        logger.warning("job %s (%s) hit a database error; re-queued: %s", job.pk, job.kind, exc)
+        Job.objects.filter(**mine).update(status=Job.Status.QUEUED, enqueued_at=timezone.now(), error=str(exc)[:4000])
+        job.refresh_from_db()
+        return job
     except Exception as exc:
         logger.exception("job %s (%s) failed", job.pk, job.kind)
-        Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+        Job.objects.filter(**mine).update(
             status=Job.Status.FAILED,
             error=f"{type(exc).__name__}: {exc}"[:4000],
             finished_at=timezone.now(),
@@ -152,7 +161,7 @@ def job_run(job_id: int) -> Job | None:
         return job
     with transaction.atomic():
         fresh = Job.objects.select_for_update().get(pk=job.pk)
-        if fresh.status == Job.Status.RUNNING:
+        if fresh.status == Job.Status.RUNNING and fresh.attempts == attempt:
             fresh.result = {**fresh.result, **outcome}
             fresh.status = Job.Status.SUCCEEDED
             fresh.finished_at = timezone.now()

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -16,6 +17,7 @@ from core.errors import ServiceError
 from core.models import User
 from feedback import services
 from feedback.models import AccuracyValidation, Feedback, FeedbackChange, RoutingRule, Status, Team
+from feedback.selectors import filtered
 
 
 class TriageActionForm(ActionForm):
@@ -35,7 +37,10 @@ class FlagFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Feedback]) -> QuerySet[Feedback]:
         if self.value():
-            return queryset.filter(**{f"context__flags__{self.value()}": True})
+            try:
+                return filtered(flag=self.value()) & queryset
+            except ServiceError as exc:
+                raise IncorrectLookupParameters(exc.message) from exc
         return queryset
 
 
@@ -54,8 +59,10 @@ class VariantFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Feedback]) -> QuerySet[Feedback]:
         if self.value():
-            experiment, _, variant = self.value().partition(":")
-            return queryset.filter(**{f"context__variants__{experiment}": variant})
+            try:
+                return filtered(variant=self.value()) & queryset
+            except ServiceError as exc:
+                raise IncorrectLookupParameters(exc.message) from exc
         return queryset
 
 
@@ -106,7 +113,7 @@ class FeedbackAdmin(admin.ModelAdmin):
         if failed:
             self.message_user(request, "; ".join(failed[:10]), messages.ERROR)
 
-    @admin.action(description="Assign selected to the user named in 'assignee'")
+    @admin.action(description="Assign selected to the user named in 'assignee'", permissions=["change"])
     def assign(self, request: HttpRequest, queryset: QuerySet[Feedback]) -> None:
         username = (request.POST.get("assignee") or "").strip()
         assignee = User.objects.filter(username=username).first() if username else None
@@ -133,20 +140,22 @@ class FeedbackAdmin(admin.ModelAdmin):
             f"{field} set to {value!r}",
         )
 
-    @admin.action(description="Override priority with 'value'")
+    @admin.action(description="Override priority with 'value'", permissions=["change"])
     def override_priority(self, request: HttpRequest, queryset: QuerySet[Feedback]) -> None:
         self._override(request, queryset, "priority")
 
-    @admin.action(description="Override category with 'value'")
+    @admin.action(description="Override category with 'value'", permissions=["change"])
     def override_category(self, request: HttpRequest, queryset: QuerySet[Feedback]) -> None:
         self._override(request, queryset, "category")
 
-    @admin.action(description="Override sentiment with 'value'")
+    @admin.action(description="Override sentiment with 'value'", permissions=["change"])
     def override_sentiment(self, request: HttpRequest, queryset: QuerySet[Feedback]) -> None:
         self._override(request, queryset, "sentiment")
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)
+        if not self.has_change_permission(request):
+            return actions
         for status in Status.values:
 
             def set_status(modeladmin: Any, req: HttpRequest, qs: QuerySet[Feedback], status: str = status) -> None:
@@ -171,6 +180,7 @@ class TeamAdmin(admin.ModelAdmin):
 @admin.register(RoutingRule)
 class RoutingRuleAdmin(admin.ModelAdmin):
     list_display = ["category", "team", "assignee"]
+    list_select_related = ["team", "assignee"]
     raw_id_fields = ["assignee"]
 
 
@@ -187,6 +197,7 @@ class AccuracyValidationAdmin(admin.ModelAdmin):
         "within_5pct",
     ]
     list_filter = ["our_method", "source", "within_5pct"]
+    list_select_related = ["activity"]
     raw_id_fields = ["user", "activity"]
     readonly_fields = [f.name for f in AccuracyValidation._meta.concrete_fields]
 

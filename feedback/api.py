@@ -83,6 +83,7 @@ class AccuracyValidationView(APIView):
             source=data["source"],
             external_value=data["external_value"],
             note=data.get("note", ""),
+            variants=data.get("variants"),
         )
         return Response(AccuracyValidationSerializer(validation).data, status=status.HTTP_201_CREATED)
 

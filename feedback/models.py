@@ -162,6 +162,7 @@ class AccuracyValidation(models.Model):
     relative_difference = models.FloatField(help_text="(ours − external) / external")
     within_5pct = models.BooleanField()
     note = models.CharField(max_length=500, blank=True)
+    context = models.JSONField(default=dict, blank=True, help_text="flags and variants the user had at the time")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import date, datetime
 from typing import Any
@@ -9,9 +10,12 @@ from typing import Any
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
+from core.errors import ServiceError
 from feedback.models import AccuracyValidation, Feedback
 
 PROBLEM_TYPES = ("bug_report", "performance_issue", "usability_issue")
+SAFE_KEY = re.compile(r"^(?!.*__)[A-Za-z0-9_.-]{1,100}$")
+SAFE_VARIANT = re.compile(r"^(?!.*__)[A-Za-z0-9_.-]{1,100}:[A-Za-z0-9_.-]{1,64}$")
 
 
 def filtered(
@@ -19,6 +23,8 @@ def filtered(
 ) -> QuerySet[Feedback]:
     """Feedback in [date_from, date_to] (UTC days), optionally of users who had ``flag`` on, or were in
     ``variant`` (``experiment:variant``) when they wrote it."""
+    if (flag and not SAFE_KEY.match(flag)) or (variant and not SAFE_VARIANT.match(variant)):
+        raise ServiceError("validation_error", "flag and variant names are letters, digits, '.', '-' and single '_'.")
     queryset = Feedback.objects.all()
     if date_from:
         queryset = queryset.filter(created_at__date__gte=date_from)
@@ -93,13 +99,20 @@ def feedback_summary(
             ],
         },
         "top_issues": [{"topic": t["topic"], "count": t["n"]} for t in topics],
-        "accuracy": accuracy_summary(date_from=date_from, date_to=date_to),
+        "accuracy": accuracy_summary(date_from=date_from, date_to=date_to, flag=flag, variant=variant),
         "sla": {"target_hours": 24, "breaches": breaches, "open_breaches": list(open_breaches)},
     }
 
 
-def accuracy_summary(*, date_from: date | None = None, date_to: date | None = None) -> dict[str, Any]:
+def accuracy_summary(
+    *, date_from: date | None = None, date_to: date | None = None, flag: str | None = None, variant: str | None = None
+) -> dict[str, Any]:
     queryset = AccuracyValidation.objects.all()
+    if flag:
+        queryset = queryset.filter(**{f"context__flags__{flag}": True})
+    if variant:
+        experiment, _, name = variant.partition(":")
+        queryset = queryset.filter(**{f"context__variants__{experiment}": name})
     if date_from:
         queryset = queryset.filter(created_at__date__gte=date_from)
     if date_to:

@@ -69,6 +69,7 @@ class AccuracySerializer(serializers.Serializer):
     source = serializers.ChoiceField(choices=ExternalSource.choices)
     external_value = serializers.FloatField()
     note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+    variants = serializers.DictField(child=serializers.CharField(max_length=64), required=False)
 
 
 class AccuracyValidationSerializer(serializers.ModelSerializer):
@@ -100,8 +101,9 @@ class StaffUpdateSerializer(serializers.Serializer):
 class SummaryQuerySerializer(serializers.Serializer):
     date_from = serializers.DateField(required=False)
     date_to = serializers.DateField(required=False)
-    flag = serializers.RegexField(r"^[A-Za-z0-9_.-]{1,100}$", required=False)
-    variant = serializers.RegexField(r"^[A-Za-z0-9_.-]{1,100}:[A-Za-z0-9_.-]{1,64}$", required=False)
+    # names become JSON key lookups: no "__" (which would turn into an ORM lookup such as __in)
+    flag = serializers.RegexField(r"^(?!.*__)[A-Za-z0-9_.-]{1,100}$", required=False)
+    variant = serializers.RegexField(r"^(?!.*__)[A-Za-z0-9_.-]{1,100}:[A-Za-z0-9_.-]{1,64}$", required=False)
 
     def validate(self, attrs: dict) -> dict:
         if attrs.get("date_from") and attrs.get("date_to") and attrs["date_from"] > attrs["date_to"]:

@@ -112,6 +112,8 @@ def feedback_submit(
     fingerprint = message_fingerprint(type, message)
     window = timedelta(seconds=int(getattr(settings, "FEEDBACK_DUPLICATE_WINDOW_SECONDS", 600)))
     with transaction.atomic():
+        # serialise this user's submissions: two identical requests at once must collapse, not both insert
+        User.objects.select_for_update().filter(pk=user.pk).first()
         earlier = (
             Feedback.objects.select_for_update()
             .filter(user=user, message_hash=fingerprint, created_at__gte=now - window)
@@ -281,7 +283,13 @@ def feedback_assign(*, feedback_id: int, assignee: User | None, actor: User, not
 
 
 def accuracy_validation_create(
-    *, user: User, activity_id: int, source: str, external_value: float, note: str = ""
+    *,
+    user: User,
+    activity_id: int,
+    source: str,
+    external_value: float,
+    note: str = "",
+    variants: dict[str, str] | None = None,
 ) -> AccuracyValidation:
     """Compare our TRIMP for the activity (as it is now) with an external value; feeds the accuracy metric."""
     from rollout.monitoring import record

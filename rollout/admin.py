@@ -153,7 +153,7 @@ class FlagAdmin(admin.ModelAdmin):
             return None
         return reason
 
-    @admin.action(description="Kill selected flags (off for everyone, targeting kept)")
+    @admin.action(description="Kill selected flags (off for everyone, targeting kept)", permissions=["change"])
     def kill_flags(self, request: HttpRequest, queryset: QuerySet[Flag]) -> None:
         reason = self._reason(request)
         if reason is None:
@@ -162,7 +162,7 @@ class FlagAdmin(admin.ModelAdmin):
             services.flag_toggle(name=flag.name, enabled=False, actor=request.user, source="admin", reason=reason)  # type: ignore[arg-type]
         self.message_user(request, f"Killed {queryset.count()} flag(s).", messages.WARNING)
 
-    @admin.action(description="Restore selected killed flags")
+    @admin.action(description="Restore selected killed flags", permissions=["change"])
     def restore_flags(self, request: HttpRequest, queryset: QuerySet[Flag]) -> None:
         reason = self._reason(request)
         if reason is None:
@@ -171,7 +171,7 @@ class FlagAdmin(admin.ModelAdmin):
             services.flag_toggle(name=flag.name, enabled=True, actor=request.user, source="admin", reason=reason)  # type: ignore[arg-type]
         self.message_user(request, f"Restored {queryset.count()} flag(s).", messages.SUCCESS)
 
-    @admin.action(description="Start a rollout (default plan) for selected flags")
+    @admin.action(description="Start a rollout (default plan) for selected flags", permissions=["change"])
     def start_rollouts(self, request: HttpRequest, queryset: QuerySet[Flag]) -> None:
         reason = self._reason(request)
         if reason is None:
@@ -347,7 +347,7 @@ class AlertAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Acknowledge selected open alerts")
+    @admin.action(description="Acknowledge selected open alerts", permissions=["change"])
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
         done = 0
         for alert in queryset.filter(status="open"):
@@ -355,7 +355,7 @@ class AlertAdmin(admin.ModelAdmin):
             done += 1
         self.message_user(request, f"Acknowledged {done} alert(s).")
 
-    @admin.action(description="Resolve selected alerts")
+    @admin.action(description="Resolve selected alerts", permissions=["change"])
     def resolve(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
         done = 0
         for alert in queryset.exclude(status="resolved"):

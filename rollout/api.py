@@ -11,8 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.params import int_param
 from core.api.schema import JSONObjectSerializer
-from core.errors import NotFoundError
+from core.errors import NotFoundError, ServiceError
 from core.permissions import IsStaff
 from rollout import flags, rollouts, selectors, serializers, services
 from rollout.models import Flag
@@ -94,19 +95,9 @@ class FeatureFlagCheckView(StaffAPIView):
         summary="The answer and its reason for one user, with the user's bucket",
     )
     def get(self, request: Request, name: str) -> Response:
-        raw = request.query_params.get("user_id", "")
-        if not raw.isdigit():
-            return Response(
-                {
-                    "error": {
-                        "code": "validation_error",
-                        "message": "user_id must be a positive integer.",
-                        "details": None,
-                    }
-                },
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        user_id = int(raw)
+        user_id = int_param(request.query_params, "user_id", minimum=1)
+        if user_id is None:
+            raise ServiceError("validation_error", "user_id is required.")
         enabled, reason = flags.evaluate(name, user_id=user_id)
         return Response(
             {

@@ -117,7 +117,9 @@ def _read_token() -> str | None:
     token = f"{row[0]}:{row[1].timestamp()}" if row else "0"
     if cache is not None and now >= _state.cache_down_until:
         try:
-            cache.set(VERSION_CACHE_KEY, token, timeout=10)
+            # add (not set), short-lived: a reader that saw the old token just before a change committed can
+            # only re-publish it briefly, never overwrite a newer one
+            cache.add(VERSION_CACHE_KEY, token, timeout=2)
         except Exception:
             _state.cache_down_until = now + CACHE_RETRY_SECONDS
     return token

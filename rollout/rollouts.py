@@ -350,7 +350,7 @@ def rollout_pause(
 ) -> TransitionOutcome:
     started = time.perf_counter()
     reason = _require_reason(reason)
-    rollout = _open_rollout_for_update(flag_name)
+    rollout = _open_rollout_for_update(flag_name, include_completed=True)
     if rollout.status == Rollout.Status.PAUSED:
         raise ConflictError("already_paused", "The rollout is already paused.")
     rollout.status = Rollout.Status.PAUSED

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.db.models import OuterRef, Prefetch, Subquery
+
 from rollout.models import Flag, FlagHistory, Rollout, RolloutTransition
 from rollout.registry import env_overrides
 from rollout.stages import BETA_GROUP
@@ -61,9 +63,11 @@ def flags_overview(name: str | None = None) -> list[dict[str, Any]]:
     flags = Flag.objects.prefetch_related("groups", "users").order_by("name")
     if name is not None:
         flags = flags.filter(name=name)
-    rollouts: dict[int, Rollout] = {}
-    for rollout in Rollout.objects.filter(flag__in=flags).order_by("created_at", "id"):
-        rollouts[rollout.flag_id] = rollout  # the newest wins
+    newest = Rollout.objects.filter(flag=OuterRef("flag")).order_by("-created_at", "-id").values("id")[:1]
+    rollouts = {
+        rollout.flag_id: rollout
+        for rollout in Rollout.objects.filter(flag__in=flags, id=Subquery(newest)).prefetch_related("guard_rules")
+    }
     overrides = env_overrides()
     return [flag_overview(flag, rollouts.get(flag.pk), overrides) for flag in flags]
 
@@ -75,7 +79,12 @@ def flag_history(name: str, *, limit: int = 100) -> list[FlagHistory]:
 
 
 def rollout_detail(rollout: Rollout) -> dict[str, Any]:
-    transitions = rollout.transitions.select_related("actor").order_by("-created_at", "-id")[:200]
+    """One rollout with its last 200 transitions (prefetched by ``rollouts_latest``; else two queries)."""
+    cached = getattr(rollout, "_prefetched_objects_cache", {})
+    if "transitions" in cached:
+        transitions = list(rollout.transitions.all())[:200]
+    else:
+        transitions = list(rollout.transitions.select_related("actor").order_by("-created_at", "-id")[:200])
     return {
         "flag": rollout.flag.name,
         **(rollout_summary(rollout) or {}),
@@ -104,10 +113,15 @@ def transition_dict(transition: RolloutTransition) -> dict[str, Any]:
 
 
 def rollouts_latest() -> list[Rollout]:
-    latest: dict[int, Rollout] = {}
-    for rollout in Rollout.objects.select_related("flag").order_by("created_at", "id"):
-        latest[rollout.flag_id] = rollout
-    return sorted(latest.values(), key=lambda r: r.flag.name)
+    """The newest rollout of every flag, with guard rules and transitions prefetched (four queries)."""
+    newest = Rollout.objects.filter(flag=OuterRef("flag")).order_by("-created_at", "-id").values("id")[:1]
+    transitions = RolloutTransition.objects.select_related("actor").order_by("-created_at", "-id")
+    return list(
+        Rollout.objects.filter(id=Subquery(newest))
+        .select_related("flag")
+        .prefetch_related("guard_rules", Prefetch("transitions", queryset=transitions))
+        .order_by("flag__name")
+    )
 
 
 __all__ = ["flag_history", "flags_overview", "rollout_detail", "rollouts_latest"]

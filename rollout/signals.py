@@ -56,15 +56,21 @@ def on_membership_changed(sender: Any, action: str, **kwargs: Any) -> None:
         flags_bump_version()
 
 
-def on_user_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
-    """Bump only when the user's staff/superuser standing differs from what the snapshot knows."""
+def on_user_saved(sender: Any, instance: Any, created: bool, update_fields: Any = None, **kwargs: Any) -> None:
+    """Bump when the user's staff/superuser standing may differ from what every process's snapshot knows."""
+    if update_fields is not None and not {"is_staff", "is_superuser", "role", "is_active"} & set(update_fields):
+        return  # e.g. a login updating last_login
     from rollout.flags import _state
 
-    snapshot = _state.snapshot
-    if snapshot is None:
-        return
     is_staff = bool(instance.is_active and (instance.is_staff or getattr(instance, "role", "") == "staff"))
     is_superuser = bool(instance.is_active and instance.is_superuser)
+    snapshot = _state.snapshot
+    if snapshot is None:
+        # this process cannot compare; other processes may hold a stale view of this user
+        if created and not (is_staff or is_superuser):
+            return
+        flags_bump_version()
+        return
     if (instance.pk in snapshot.staff_ids) != is_staff or (instance.pk in snapshot.superuser_ids) != is_superuser:
         flags_bump_version()
 

@@ -73,6 +73,8 @@ def build_plan(spec: list[Any] | tuple[Any, ...] | str | None = None) -> list[di
         spec = list(DEFAULT_PLAN)
     if isinstance(spec, str):
         spec = [part.strip() for part in spec.split(",") if part.strip()]
+    if not isinstance(spec, list | tuple):
+        raise PlanError("a plan is a list of stages (names or {name, state} objects) or a comma-separated string")
     plan: list[dict[str, Any]] = []
     for item in spec:
         if isinstance(item, str):

@@ -108,11 +108,13 @@ class ActivityAdmin(admin.ModelAdmin):
                 return
             self.message_user(request, f"Recalculation job {job.pk} queued for athlete {athlete_id}.")
 
-    @admin.action(description="Recalculate the selected activities' athletes (all their activities)")
+    @admin.action(
+        description="Recalculate the selected activities' athletes (all their activities)", permissions=["change"]
+    )
     def recalculate_athletes(self, request: HttpRequest, queryset: QuerySet[Activity]) -> None:
         self._recalculate(request, queryset, dry_run=False)
 
-    @admin.action(description="Dry-run a recalculation of the selected activities' athletes")
+    @admin.action(description="Dry-run a recalculation of the selected activities' athletes", permissions=["change"])
     def dry_run_athletes(self, request: HttpRequest, queryset: QuerySet[Activity]) -> None:
         self._recalculate(request, queryset, dry_run=True)
 

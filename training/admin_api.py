@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.params import int_param
 from core.errors import NotFoundError, ServiceError
 from core.jobs import job_cancel
 from core.models import Job
@@ -165,10 +166,8 @@ class PerformanceMetricsView(StaffView):
 
     @extend_schema(parameters=[OpenApiParameter("hours", int)], responses={200: dict})
     def get(self, request: Request) -> Response:
-        raw = request.query_params.get("hours", "24")
-        if not raw.isdigit() or not 1 <= int(raw) <= 24 * 90:
-            raise ServiceError("validation_error", "hours must be a whole number from 1 to 2160.")
-        return Response({"performance_metrics": selectors.performance_metrics(hours=int(raw))})
+        hours = int_param(request.query_params, "hours", default=24, minimum=1, maximum=24 * 90) or 24
+        return Response({"performance_metrics": selectors.performance_metrics(hours=hours)})
 
 
 class ComparisonView(StaffView):

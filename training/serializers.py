@@ -123,12 +123,23 @@ class ActivityFilterSerializer(serializers.Serializer):
 class ActivityUploadSerializer(serializers.Serializer):
     """Multipart: ``file`` plus optional fields. JSON: ``streams`` (Strava's shape) and ``start``."""
 
-    athlete = serializers.IntegerField(required=False, min_value=1)
+    athlete_id = serializers.IntegerField(required=False, min_value=1)
+    athlete = serializers.IntegerField(required=False, min_value=1, help_text="alias of athlete_id")
     sport = serializers.CharField(required=False, max_length=32, allow_blank=True)
     start = serializers.DateTimeField(required=False)
     average_heartrate = serializers.FloatField(required=False, min_value=1, max_value=300, allow_null=True)
     moving_time = serializers.FloatField(required=False, min_value=0.001, allow_null=True)
     external_id = serializers.CharField(required=False, max_length=200, allow_blank=True)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(self.initial_data) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError({name: "unknown field" for name in sorted(unknown)})
+        both = attrs.get("athlete_id"), attrs.get("athlete")
+        if None not in both and both[0] != both[1]:
+            raise serializers.ValidationError({"athlete_id": "athlete and athlete_id disagree"})
+        attrs["athlete_id"] = both[0] if both[0] is not None else both[1]
+        return attrs
 
 
 class StreamQuerySerializer(serializers.Serializer):
@@ -163,7 +174,7 @@ class ComparisonSerializer(serializers.Serializer):
     sample = serializers.IntegerField(required=False, min_value=1)
     athlete_id = serializers.IntegerField(required=False, min_value=1)
     since = serializers.DateField(required=False)
-    seed = serializers.IntegerField(required=False, default=0)
+    seed = serializers.IntegerField(required=False, default=0, min_value=0, max_value=2**32 - 1)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("activity_ids") and attrs.get("sample"):

@@ -214,17 +214,21 @@ def hr_profile_create(
         raise ServiceError(exc.code, exc.message, status=400) from exc
     if HeartRateProfile.objects.filter(athlete=athlete, effective_from=effective_from).exists():
         raise ConflictError("hr_profile_exists", f"A heart-rate profile from {effective_from} already exists.")
-    profile = HeartRateProfile.objects.create(
-        athlete=athlete,
-        effective_from=effective_from,
-        resting_hr=resting_hr,
-        max_hr=max_hr,
-        sex=sex,
-        threshold_hr=threshold_hr,
-        vt1_hr=vt1_hr,
-        vt2_hr=vt2_hr,
-        created_by=actor,
-    )
+    try:
+        with transaction.atomic():
+            profile = HeartRateProfile.objects.create(
+                athlete=athlete,
+                effective_from=effective_from,
+                resting_hr=resting_hr,
+                max_hr=max_hr,
+                sex=sex,
+                threshold_hr=threshold_hr,
+                vt1_hr=vt1_hr,
+                vt2_hr=vt2_hr,
+                created_by=actor,
+            )
+    except IntegrityError as exc:  # a concurrent request created the same date first
+        raise ConflictError("hr_profile_exists", f"A heart-rate profile from {effective_from} already exists.") from exc
     until = (
         HeartRateProfile.objects.filter(athlete=athlete, effective_from__gt=effective_from)
         .order_by("effective_from")

@@ -103,7 +103,7 @@ class ActivityListView(generics.ListAPIView):
         fields = ActivityUploadSerializer(data={k: v for k, v in data.items() if k not in ("file", "streams")})
         fields.is_valid(raise_exception=True)
         values = fields.validated_data
-        athlete = athlete_for_user(request.user, values.get("athlete"))
+        athlete = athlete_for_user(request.user, values.get("athlete_id"))
         if upload is not None:
             if upload.size is not None and upload.size > limit:
                 raise _too_large(limit, upload.size)

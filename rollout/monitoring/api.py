@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api.params import int_param
 from core.errors import ServiceError
 from rollout.api import StaffAPIView, _valid
 from rollout.models import Alert
@@ -23,10 +24,8 @@ class DashboardView(StaffAPIView):
         summary="Open alerts, rule states, key series and recent incidents",
     )
     def get(self, request: Request) -> Response:
-        raw = request.query_params.get("minutes", "60")
-        if not raw.isdigit() or not 1 <= int(raw) <= 1440:
-            raise ServiceError("invalid_minutes", "minutes must be an integer from 1 to 1440.")
-        return Response(selectors.dashboard(minutes=int(raw)))
+        minutes = int_param(request.query_params, "minutes", default=60, minimum=1, maximum=1440)
+        return Response(selectors.dashboard(minutes=minutes or 60))
 
 
 class AlertListView(StaffAPIView):

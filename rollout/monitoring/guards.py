@@ -69,9 +69,12 @@ register_gate("guards", _guard_gate, order=20)
 
 
 def guards_check(*, now: datetime) -> list[Incident]:
-    """React to critical breaches held for ``guard_consecutive`` evaluations on active guarded rollouts."""
+    """React to critical breaches held for ``guard_consecutive`` evaluations on active or completed guarded
+    rollouts (a paused one is already stopped)."""
     incidents: list[Incident] = []
-    rollouts = Rollout.objects.filter(status=Rollout.Status.ACTIVE, guard_rules__isnull=False).distinct()
+    # COMPLETED rollouts sit at their last stage (e.g. "monitoring"): the guards keep watching them
+    watched = [Rollout.Status.ACTIVE, Rollout.Status.COMPLETED]
+    rollouts = Rollout.objects.filter(status__in=watched, guard_rules__isnull=False).distinct()
     for rollout in rollouts.select_related("flag").prefetch_related("guard_rules"):
         rules = list(rollout.guard_rules.all())
         held = RuleState.objects.filter(rule__in=rules, consecutive_critical__gte=rollout.guard_consecutive)

@@ -231,3 +231,15 @@ def test_guards_configured_through_api_and_command(staff_client: Any, guard_rule
     assert not Rollout.objects.filter(status="active").exists()
     call_command("rollout", "start", FLAG, "--guard", guard_rule.name, "--guard-consecutive", "5", stdout=StringIO())
     assert Rollout.objects.get(status="active").guard_consecutive == 5
+
+
+def test_guards_keep_watching_a_completed_rollout_in_its_monitoring_stage(guard_rule: AlertRule) -> None:
+    rollout = _guarded_rollout(guard_rule, stage="monitoring")
+    assert rollout.status == "completed"
+    now = timezone.now()
+    _traffic(now, failures=20, successes=80)
+    for minute in range(3):
+        rules_evaluate(now=now + timedelta(minutes=minute), force=True)
+    rollout.refresh_from_db()
+    assert rollout.current_stage_name == "general_release" and rollout.status == "active"
+    assert Incident.objects.get().transition.kind == "rollback"

@@ -1,0 +1,24 @@
+"""Query-parameter parsing that answers 400 with the error shape, never a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.errors import ServiceError
+
+
+def int_param(
+    params: Any, name: str, *, default: int | None = None, minimum: int | None = None, maximum: int | None = None
+) -> int | None:
+    """``params[name]`` as a plain ASCII decimal integer within bounds; ``default`` when absent."""
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    text = str(raw)
+    if not (text.isascii() and text.lstrip("-").isdigit() and len(text) <= 12):
+        raise ServiceError("validation_error", f"{name} must be an integer, got {text[:20]!r}.")
+    value = int(text)
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        bounds = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
+        raise ServiceError("validation_error", f"{name} must be {bounds}, got {value}.")
+    return value
