@@ -65,18 +65,18 @@ FILL_SQL = """
 INSERT INTO feedback_feedback (user_id, type, category, category_source, rating, message, message_hash, context,
     status, sentiment, sentiment_score, priority, priority_rule, category_rule, keywords, topic, acknowledgement,
     overrides, duplicate_count, week, created_at, updated_at, ack_due_at, acknowledged_at)
-SELECT u.ids[1 + (g % array_length(u.ids, 1))],
-    (ARRAY['bug_report','feature_request','performance_issue','usability_issue','general_feedback','satisfaction_survey'])[1 + g % 6],
-    (ARRAY['accuracy','performance','usability','reliability','documentation','other'])[1 + (g / 7) % 6], 'auto',
-    CASE WHEN g % 3 = 0 THEN 1 + g % 5 ELSE NULL END,
+SELECT u.ids[1 + (g %% array_length(u.ids, 1))],
+    (ARRAY['bug_report','feature_request','performance_issue','usability_issue','general_feedback','satisfaction_survey'])[1 + g %% 6],
+    (ARRAY['accuracy','performance','usability','reliability','documentation','other'])[1 + (g / 7) %% 6], 'auto',
+    CASE WHEN g %% 3 = 0 THEN 1 + g %% 5 ELSE NULL END,
     'generated message ' || g, md5(g::text), '{"flags": {"enhanced_trimp_calculation": true}, "variants": {}}'::jsonb,
-    (ARRAY['new','triaged','in_progress','resolved','closed'])[1 + (g / 11) % 5],
-    (ARRAY['positive','neutral','negative'])[1 + (g / 13) % 3], 0, (ARRAY['critical','high','medium','low'])[1 + (g / 17) % 4],
-    'bench', 'bench', '[]'::jsonb, (ARRAY['upload','trimp','crash','slow','menu','sync','heart','garmin'])[1 + (g / 19) % 8],
+    (ARRAY['new','triaged','in_progress','resolved','closed'])[1 + (g / 11) %% 5],
+    (ARRAY['positive','neutral','negative'])[1 + (g / 13) %% 3], 0, (ARRAY['critical','high','medium','low'])[1 + (g / 17) %% 4],
+    'bench', 'bench', '[]'::jsonb, (ARRAY['upload','trimp','crash','slow','menu','sync','heart','garmin'])[1 + (g / 19) %% 8],
     '', '{}'::jsonb, 0,
-    date_trunc('week', now() - (g % 365) * interval '1 day')::date, now() - (g % 365) * interval '1 day', now(),
-    now() - (g % 365) * interval '1 day' + interval '24 hours',
-    CASE WHEN g % 4 = 0 THEN NULL ELSE now() - (g % 365) * interval '1 day' + (g % 40) * interval '1 hour' END
+    date_trunc('week', now() - (g %% 365) * interval '1 day')::date, now() - (g %% 365) * interval '1 day', now(),
+    now() - (g %% 365) * interval '1 day' + interval '24 hours',
+    CASE WHEN g %% 4 = 0 THEN NULL ELSE now() - (g %% 365) * interval '1 day' + (g %% 40) * interval '1 hour' END
 FROM generate_series(1, %s) AS g, (SELECT array_agg(id) AS ids FROM core_user) AS u
 """
 
