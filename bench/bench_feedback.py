@@ -127,18 +127,26 @@ def fill(rows: int) -> float:
                 Feedback.objects.bulk_create(batch)
                 batch = []
         Feedback.objects.bulk_create(batch)
+    from feedback.rollup import rebuild
+
+    rebuild()  # bulk loads bypass the services: build the daily counts as the nightly task would
     return time.perf_counter() - started
 
 
 def bench_summary() -> dict[str, float]:
     from feedback.selectors import feedback_summary
 
-    runs = []
-    for _ in range(5):
-        started = time.perf_counter()
-        summary = feedback_summary()
-        runs.append((time.perf_counter() - started) * 1000)
-    return {"summary_ms": statistics.median(runs), "summary_best_ms": min(runs), "summary_total": summary["total"]}
+    result: dict[str, float] = {}
+    for label, kwargs in (("summary", {}), ("filtered", {"flag": "enhanced_trimp_calculation"})):
+        runs = []
+        for _ in range(5):
+            started = time.perf_counter()
+            summary = feedback_summary(**kwargs)
+            runs.append((time.perf_counter() - started) * 1000)
+        result.update(
+            {f"{label}_ms": statistics.median(runs), f"{label}_best_ms": min(runs), f"{label}_total": summary["total"]}
+        )
+    return result
 
 
 def child(mode: str, rows: int) -> None:
@@ -185,8 +193,10 @@ def main() -> None:
             )
     pg_row = (
         (
-            f"| summary over {pg['summary_total']:,.0f} rows, PostgreSQL | {pg['summary_ms']:.0f} ms median "
+            f"| summary over {pg['summary_total']:,.0f} rows, PostgreSQL | **{pg['summary_ms']:.0f} ms** median "
             f"(best {pg['summary_best_ms']:.0f} ms) | ≤ 500 ms |\n"
+            f"| the same filtered by a flag (reads the items, not the daily counts), PostgreSQL | "
+            f"{pg['filtered_ms']:.0f} ms median | (reference) |\n"
         )
         if pg
         else "| PostgreSQL | not reachable | |\n"
@@ -198,9 +208,11 @@ def main() -> None:
 | `POST /api/feedback/submit` in-process (Bearer auth, throttle, validation, duplicate check, insert, triage job row), {submit["submit_n"]:.0f} requests | p50 {submit["submit_p50_ms"]:.2f} ms, **p95 {submit["submit_p95_ms"]:.2f} ms** | p95 ≤ 20 ms |
 {pg_row}| summary over {sqlite["summary_total"]:,.0f} rows, SQLite | {sqlite["summary_ms"]:.0f} ms median | (reference) |
 
-The summary is two scans of the feedback table (one GROUP BY over type × category × status × priority ×
-sentiment × week with conditional counts for SLA breaches; one GROUP BY topic for the top issues) plus one over
-the accuracy validations; classification happens in the triage job, never in the submit path.
+Without a flag/variant filter the summary reads the daily counts that the services keep per dimension (type,
+category, status, priority, sentiment, topic, late acknowledgements; rebuilt nightly), plus an indexed count of
+unacknowledged items past their target and the accuracy validations. With a flag or variant filter it
+aggregates the items themselves (two hash aggregates and a topic GROUP BY). Classification happens in the
+triage job, never in the submit path.
 """
     print(body)
     if args.write:

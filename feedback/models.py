@@ -171,3 +171,24 @@ class AccuracyValidation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.activity_id} vs {self.source}: {self.relative_difference:+.1%}"
+
+
+class DailyCount(models.Model):
+    """Per-day counts of feedback by one dimension at a time, kept by the services (``feedback.rollup``), so the
+    summary reads a few thousand rows instead of scanning every item. Dimensions: ``all`` (value ""), type,
+    category, status, priority, sentiment, ``topic`` (problem reports and negative items only) and ``sla``
+    (value "late": acknowledged after the target)."""
+
+    day = models.DateField()
+    dimension = models.CharField(max_length=16)
+    value = models.CharField(max_length=64, blank=True)
+    count = models.IntegerField(default=0)
+    rating_n = models.IntegerField(default=0)
+    rating_sum = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "dimension", "value"], name="feedback_daily_key")]
+        indexes = [models.Index(fields=["dimension", "day"], name="feedback_daily_dim")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.dimension}={self.value}: {self.count}"

@@ -16,6 +16,7 @@ from core.errors import ConflictError, NotFoundError, ServiceError
 from core.jobs import JobContext, job_enqueue, job_handler
 from core.models import Job, User
 from core.permissions import is_staff_user, scope_to_user
+from feedback import rollup
 from feedback.models import (
     AccuracyValidation,
     Category,
@@ -145,6 +146,7 @@ def feedback_submit(
             created_at=now,
             ack_due_at=now + ACK_TARGET,
         )
+        rollup.move(feedback, None, rollup.keys(feedback))
         if queue_triage:
             job_enqueue(kind="feedback.triage", params={"feedback_id": feedback.pk}, created_by=user)
     return feedback, False
@@ -159,6 +161,7 @@ def feedback_triage(*, feedback_id: int, now: datetime | None = None) -> Feedbac
     """Classify one item (idempotent). Fields with an ops override keep the override."""
     now = now or timezone.now()
     feedback = Feedback.objects.select_for_update().get(pk=feedback_id)
+    counted = rollup.keys(feedback)
     since = now - timedelta(hours=24)
     accuracy_reports = Feedback.objects.filter(category="accuracy", created_at__gte=since).exclude(pk=feedback.pk)
     result = triage(
@@ -191,6 +194,7 @@ def feedback_triage(*, feedback_id: int, now: datetime | None = None) -> Feedbac
     if feedback.status == Status.NEW:
         feedback.status = Status.TRIAGED
     feedback.save()
+    rollup.move(feedback, counted, rollup.keys(feedback))
     return feedback
 
 
@@ -231,6 +235,7 @@ def feedback_override(*, feedback_id: int, field: str, value: str, actor: User, 
     if value not in OVERRIDABLE[field]:
         raise ServiceError("invalid_override", f"{field} must be one of {', '.join(OVERRIDABLE[field])}.")
     feedback = _locked(feedback_id)
+    counted = rollup.keys(feedback)
     now = timezone.now()
     before = getattr(feedback, field)
     setattr(feedback, field, value)
@@ -241,6 +246,7 @@ def feedback_override(*, feedback_id: int, field: str, value: str, actor: User, 
     feedback.overrides = {**(feedback.overrides or {}), field: {"value": value, "by": actor.pk, "at": now.isoformat()}}
     _acknowledge(feedback, actor, now)
     feedback.save()
+    rollup.move(feedback, counted, rollup.keys(feedback))
     _change(feedback, field, before, value, actor, note or "override")
     return feedback
 
@@ -254,6 +260,7 @@ def feedback_set_status(*, feedback_id: int, status: str, actor: User, note: str
         return feedback
     if status not in TRANSITIONS[feedback.status]:
         raise ConflictError("invalid_transition", f"Feedback cannot go from {feedback.status} to {status}.")
+    counted = rollup.keys(feedback)
     now = timezone.now()
     before = feedback.status
     feedback.status = status
@@ -265,6 +272,7 @@ def feedback_set_status(*, feedback_id: int, status: str, actor: User, note: str
         feedback.resolved_at = feedback.closed_at = None
     _acknowledge(feedback, actor, now)
     feedback.save()
+    rollup.move(feedback, counted, rollup.keys(feedback))
     _change(feedback, "status", before, status, actor, note)
     return feedback
 
@@ -274,10 +282,12 @@ def feedback_assign(*, feedback_id: int, assignee: User | None, actor: User, not
     feedback = _locked(feedback_id)
     if assignee is not None and not is_staff_user(assignee):
         raise ServiceError("invalid_assignee", f"{assignee.username} is not staff.")
+    counted = rollup.keys(feedback)
     before = feedback.assignee.username if feedback.assignee else ""
     feedback.assignee = assignee
     _acknowledge(feedback, actor, timezone.now())
     feedback.save()
+    rollup.move(feedback, counted, rollup.keys(feedback))
     _change(feedback, "assignee", before, assignee.username if assignee else "", actor, note)
     return feedback
 

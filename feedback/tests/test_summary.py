@@ -138,3 +138,36 @@ def test_triage_console_and_summary_page(rows: list[Feedback], make_user: Any) -
     assert Feedback.objects.get(pk=chosen[0]).priority == "critical"
     page = client.get("/admin/feedback-summary/").content.decode()
     assert 'id="satisfaction-chart"' in page and "<polyline" in page and 'id="accuracy-chart"' in page
+
+
+def _counts() -> set[tuple[Any, ...]]:
+    from feedback.models import DailyCount
+
+    return set(DailyCount.objects.filter(count__gt=0).values_list("day", "dimension", "value", "count", "rating_n",
+                                                                 "rating_sum"))
+
+
+def test_daily_counts_kept_by_the_services_equal_a_rebuild(rows: list[Feedback], make_user: Any) -> None:
+    from feedback.rollup import rebuild
+    from feedback.services import feedback_assign, feedback_override
+
+    staff = make_user("staff", staff=True)
+    feedback_override(feedback_id=rows[0].pk, field="sentiment", value="negative", actor=staff)
+    feedback_assign(feedback_id=rows[1].pk, assignee=staff, actor=staff)
+    rows[2].user.delete()  # cascades: its items leave the counts
+    kept = _counts()
+    rebuild()
+    assert _counts() == kept
+
+
+def test_filtered_summary_reads_items_and_agrees_with_the_rollup(rows: list[Feedback]) -> None:
+    now = timezone.now()
+    from_rollup = feedback_summary(now=now)
+    from_items = feedback_summary(now=now, flag="settings_page_enabled")  # every item had it on
+    for key in ("total", "by_type", "by_status", "by_priority", "by_category", "sentiment", "top_issues", "sla"):
+        assert from_rollup[key] == from_items[key], key
+    weeks = [(w["week"], w["ratings"]) for w in from_items["satisfaction"]["by_week"]]
+    assert [(w["week"], w["ratings"]) for w in from_rollup["satisfaction"]["by_week"]] == weeks
+    assert [w["mean"] for w in from_rollup["satisfaction"]["by_week"]] == pytest.approx(
+        [w["mean"] for w in from_items["satisfaction"]["by_week"]]
+    )

@@ -1,0 +1,12 @@
+"""Thin Celery tasks of the feedback app."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="feedback.rebuild_counts", ignore_result=True)
+def rebuild_counts() -> int:
+    from feedback.rollup import rebuild
+
+    return rebuild()
