@@ -143,8 +143,11 @@ def test_triage_console_and_summary_page(rows: list[Feedback], make_user: Any) -
 def _counts() -> set[tuple[Any, ...]]:
     from feedback.models import DailyCount
 
-    return set(DailyCount.objects.filter(count__gt=0).values_list("day", "dimension", "value", "count", "rating_n",
-                                                                 "rating_sum"))
+    return set(
+        DailyCount.objects.filter(count__gt=0).values_list(
+            "day", "dimension", "value", "count", "rating_n", "rating_sum"
+        )
+    )
 
 
 def test_daily_counts_kept_by_the_services_equal_a_rebuild(rows: list[Feedback], make_user: Any) -> None:
