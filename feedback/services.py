@@ -162,8 +162,10 @@ def feedback_triage(*, feedback_id: int, now: datetime | None = None) -> Feedbac
     now = now or timezone.now()
     feedback = Feedback.objects.select_for_update().get(pk=feedback_id)
     counted = rollup.keys(feedback)
-    since = now - timedelta(hours=24)
-    accuracy_reports = Feedback.objects.filter(category="accuracy", created_at__gte=since).exclude(pk=feedback.pk)
+    since = feedback.created_at - timedelta(hours=24)  # the 24 h before the item, whenever it is triaged
+    accuracy_reports = Feedback.objects.filter(
+        category="accuracy", created_at__gte=since, created_at__lte=feedback.created_at
+    ).exclude(pk=feedback.pk)
     result = triage(
         TriageInput(
             type=feedback.type,

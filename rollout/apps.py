@@ -36,6 +36,10 @@ class RolloutConfig(AppConfig):
         from rollout.monitoring.prometheus import RecordedMetricsCollector
 
         signals.connect()
+        from core.demo import register_seeder
+        from rollout.demo import seed_rollout_demo
+
+        register_seeder(10, "rollout", seed_rollout_demo)
         post_migrate.connect(_sync_defaults, sender=self, dispatch_uid="rollout.sync_defaults")
         job_finished.connect(_on_job_finished, dispatch_uid="rollout.job_metrics")
         if not getattr(RolloutConfig, "_collector_registered", False):
