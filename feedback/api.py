@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.params import validated
 from core.api.schema import JSONObjectSerializer
 from core.errors import NotFoundError
 from core.models import User
@@ -28,18 +29,12 @@ from feedback.serializers import (
 )
 
 
-def _valid(serializer_class: type, data: Any) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 class SubmitView(APIView):
     throttle_scope = "feedback"
 
     @extend_schema(request=SubmitSerializer, responses={201: FeedbackSerializer, 200: FeedbackSerializer})
     def post(self, request: Request) -> Response:
-        data = _valid(SubmitSerializer, request.data)
+        data = validated(SubmitSerializer, request.data)
         feedback, duplicate = services.feedback_submit(
             user=request.user,
             type=data["type"],
@@ -76,7 +71,7 @@ class AccuracyValidationView(APIView):
 
     @extend_schema(request=AccuracySerializer, responses={201: AccuracyValidationSerializer})
     def post(self, request: Request) -> Response:
-        data = _valid(AccuracySerializer, request.data)
+        data = validated(AccuracySerializer, request.data)
         validation = services.accuracy_validation_create(
             user=request.user,
             activity_id=data["activity_id"],
@@ -96,7 +91,7 @@ class SummaryView(APIView):
         parameters=[SummaryQuerySerializer], summary="Counts, satisfaction, sentiment, top issues, accuracy, SLA"
     )
     def get(self, request: Request) -> Response:
-        query = _valid(SummaryQuerySerializer, request.query_params)
+        query = validated(SummaryQuerySerializer, request.query_params)
         return Response(selectors.feedback_summary(**query))
 
 
@@ -112,7 +107,7 @@ class StaffFeedbackView(APIView):
 
     @extend_schema(request=StaffUpdateSerializer, summary="Change status, assignee, or override triage fields")
     def patch(self, request: Request, pk: int) -> Response:
-        data = _valid(StaffUpdateSerializer, request.data)
+        data = validated(StaffUpdateSerializer, request.data)
         note = data.pop("note", "")
         with transaction.atomic():
             if "status" in data:

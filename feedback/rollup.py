@@ -8,7 +8,7 @@ bulk loads), so drift from a bypassed path heals itself.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date
+from datetime import UTC, date, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -34,6 +34,11 @@ def keys(feedback: Any) -> set[Key]:
 def day_of(feedback: Any) -> date:
     """The UTC day the item was submitted (what ``created_at__date`` means with TIME_ZONE = UTC)."""
     return feedback.created_at.astimezone(UTC).date()
+
+
+def week_start(day: date) -> date:
+    """The Monday of ``day``'s week (the summary's weekly trend)."""
+    return day - timedelta(days=day.weekday())
 
 
 def _bump(day: date, key: Key, delta: int, rating: int | None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet, Sum
@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from core.errors import ServiceError
 from feedback.models import AccuracyValidation, Feedback
+from feedback.rollup import PROBLEM_TYPES, week_start
 
-PROBLEM_TYPES = ("bug_report", "performance_issue", "usability_issue")
 SAFE_KEY = re.compile(r"^(?!.*__)[A-Za-z0-9_.-]{1,100}$")
 SAFE_VARIANT = re.compile(r"^(?!.*__)[A-Za-z0-9_.-]{1,100}:[A-Za-z0-9_.-]{1,64}$")
 
@@ -23,13 +23,22 @@ def filtered(
 ) -> QuerySet[Feedback]:
     """Feedback in [date_from, date_to] (UTC days), optionally of users who had ``flag`` on, or were in
     ``variant`` (``experiment:variant``) when they wrote it."""
-    if (flag and not SAFE_KEY.match(flag)) or (variant and not SAFE_VARIANT.match(variant)):
-        raise ServiceError("validation_error", "flag and variant names are letters, digits, '.', '-' and single '_'.")
-    queryset = Feedback.objects.all()
+    return _in_context(_in_days(Feedback.objects.all(), date_from, date_to), flag, variant)
+
+
+def _in_days(queryset: QuerySet[Any], date_from: date | None, date_to: date | None) -> QuerySet[Any]:
     if date_from:
         queryset = queryset.filter(created_at__date__gte=date_from)
     if date_to:
         queryset = queryset.filter(created_at__date__lte=date_to)
+    return queryset
+
+
+def _in_context(queryset: QuerySet[Any], flag: str | None, variant: str | None) -> QuerySet[Any]:
+    """Rows whose ``context`` says the flag was on / the user was in the variant. The names become JSON key
+    lookups, so they are checked here: no ``__`` that would turn into an ORM lookup."""
+    if (flag and not SAFE_KEY.match(flag)) or (variant and not SAFE_VARIANT.match(variant)):
+        raise ServiceError("validation_error", "flag and variant names are letters, digits, '.', '-' and single '_'.")
     if flag:
         queryset = queryset.filter(**{f"context__flags__{flag}": True})
     if variant:
@@ -79,10 +88,6 @@ def feedback_summary(
     }
 
 
-def _monday(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
 def _counts_from_rollup(date_from: date | None, date_to: date | None, now: datetime) -> dict[str, Any]:
     from feedback.models import DailyCount
 
@@ -106,8 +111,8 @@ def _counts_from_rollup(date_from: date | None, date_to: date | None, now: datet
     for day, n, total_rating in rows.filter(dimension="all", rating_n__gt=0).values_list(
         "day", "rating_n", "rating_sum"
     ):
-        by_week[_monday(day)][0] += n
-        by_week[_monday(day)][1] += total_rating
+        by_week[week_start(day)][0] += n
+        by_week[week_start(day)][1] += total_rating
     unacknowledged = filtered(date_from=date_from, date_to=date_to).filter(
         acknowledged_at__isnull=True, ack_due_at__lt=now
     )
@@ -168,16 +173,7 @@ def _counts_from_items(queryset: QuerySet[Feedback], now: datetime) -> dict[str,
 def accuracy_summary(
     *, date_from: date | None = None, date_to: date | None = None, flag: str | None = None, variant: str | None = None
 ) -> dict[str, Any]:
-    queryset = AccuracyValidation.objects.all()
-    if flag:
-        queryset = queryset.filter(**{f"context__flags__{flag}": True})
-    if variant:
-        experiment, _, name = variant.partition(":")
-        queryset = queryset.filter(**{f"context__variants__{experiment}": name})
-    if date_from:
-        queryset = queryset.filter(created_at__date__gte=date_from)
-    if date_to:
-        queryset = queryset.filter(created_at__date__lte=date_to)
+    queryset = _in_context(_in_days(AccuracyValidation.objects.all(), date_from, date_to), flag, variant)
     rows = queryset.values("our_method", "source").annotate(
         n=Count("id"), within=Count("id", filter=Q(within_5pct=True))
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -50,11 +50,6 @@ def _max_message() -> int:
 def message_fingerprint(feedback_type: str, message: str) -> str:
     normalized = _SPACES.sub(" ", message.strip().lower())
     return hashlib.sha256(f"{feedback_type}\n{normalized}".encode()).hexdigest()
-
-
-def _monday(moment: datetime) -> Any:
-    day = timezone.localtime(moment, timezone.get_fixed_timezone(0)).date()
-    return day - timedelta(days=day.weekday())
 
 
 def _activity_for(user: User, activity_id: int | None) -> Any:
@@ -142,7 +137,7 @@ def feedback_submit(
             message_hash=fingerprint,
             context=context,
             activity=activity,
-            week=_monday(now),
+            week=rollup.week_start(now.astimezone(UTC).date()),
             created_at=now,
             ack_due_at=now + ACK_TARGET,
         )

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.params import int_param
+from core.api.params import int_param, validated
 from core.api.schema import JSONObjectSerializer
 from core.errors import NotFoundError, ServiceError
 from core.permissions import IsStaff
@@ -23,12 +23,6 @@ from rollout.validation import run_validation
 class StaffAPIView(APIView):
     permission_classes = [IsStaff]
     serializer_class = JSONObjectSerializer
-
-
-def _valid(serializer_class: type, request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 def _flag_payload(name: str) -> dict[str, Any]:
@@ -67,7 +61,7 @@ class FeatureFlagDetailView(StaffAPIView):
 
     @extend_schema(request=serializers.FlagUpdateSerializer, summary="Change targeting (reason required)")
     def patch(self, request: Request, name: str) -> Response:
-        data = _valid(serializers.FlagUpdateSerializer, request)
+        data = validated(serializers.FlagUpdateSerializer, request.data)
         reason = data.pop("reason")
         _, history = services.flag_update(name=name, changes=data, actor=request.user, source="api", reason=reason)
         return Response({**_flag_payload(name), "changed": history.changed_fields if history else []})
@@ -76,7 +70,7 @@ class FeatureFlagDetailView(StaffAPIView):
 class FeatureFlagToggleView(StaffAPIView):
     @extend_schema(request=serializers.ToggleSerializer, summary="Kill/restore, or switch a cohort on or off")
     def post(self, request: Request, name: str) -> Response:
-        data = _valid(serializers.ToggleSerializer, request)
+        data = validated(serializers.ToggleSerializer, request.data)
         _, history = services.flag_toggle(
             name=name,
             enabled=data["enabled"],
@@ -131,7 +125,7 @@ class RolloutListView(StaffAPIView):
 
     @extend_schema(request=serializers.RolloutStartSerializer, summary="Start a rollout (default plan unless given)")
     def post(self, request: Request) -> Response:
-        data = _valid(serializers.RolloutStartSerializer, request)
+        data = validated(serializers.RolloutStartSerializer, request.data)
         with transaction.atomic():
             outcome = rollouts.rollout_start(
                 flag_name=data["flag"],
@@ -158,7 +152,7 @@ class RolloutDetailView(StaffAPIView):
 
     @extend_schema(request=serializers.GuardSerializer, summary="Set guard rules, N, dwell time and policy")
     def patch(self, request: Request, flag: str) -> Response:
-        data = _valid(serializers.GuardSerializer, request)
+        data = validated(serializers.GuardSerializer, request.data)
         rollout = rollouts.rollout_configure_guards(flag_name=flag, actor=request.user, **data)
         return Response(selectors.rollout_detail(rollout))
 
@@ -175,7 +169,7 @@ def _transition_response(outcome: rollouts.TransitionOutcome) -> Response:
 class RolloutAdvanceView(StaffAPIView):
     @extend_schema(request=serializers.ReasonSerializer, summary="Advance one stage (gates apply)")
     def post(self, request: Request, flag: str) -> Response:
-        data = _valid(serializers.ReasonSerializer, request)
+        data = validated(serializers.ReasonSerializer, request.data)
         return _transition_response(
             rollouts.rollout_advance(
                 flag_name=flag, actor=request.user, reason=data["reason"], expected_stage=data.get("expected_stage")
@@ -186,7 +180,7 @@ class RolloutAdvanceView(StaffAPIView):
 class RolloutSetPhaseView(StaffAPIView):
     @extend_schema(request=serializers.SetPhaseSerializer, summary="Jump to a stage (gates apply going forward)")
     def post(self, request: Request, flag: str) -> Response:
-        data = _valid(serializers.SetPhaseSerializer, request)
+        data = validated(serializers.SetPhaseSerializer, request.data)
         return _transition_response(
             rollouts.rollout_set_phase(
                 flag_name=flag,
@@ -201,7 +195,7 @@ class RolloutSetPhaseView(StaffAPIView):
 class RolloutRollbackView(StaffAPIView):
     @extend_schema(request=serializers.RollbackSerializer, summary="One stage back, to a stage, or all off")
     def post(self, request: Request, flag: str) -> Response:
-        data = _valid(serializers.RollbackSerializer, request)
+        data = validated(serializers.RollbackSerializer, request.data)
         return _transition_response(
             rollouts.rollout_rollback(
                 flag_name=flag, actor=request.user, reason=data["reason"], to=data.get("to"), everything=data["all"]
@@ -212,21 +206,21 @@ class RolloutRollbackView(StaffAPIView):
 class RolloutPauseView(StaffAPIView):
     @extend_schema(request=serializers.ReasonSerializer, summary="Pause (no forward moves until resumed)")
     def post(self, request: Request, flag: str) -> Response:
-        data = _valid(serializers.ReasonSerializer, request)
+        data = validated(serializers.ReasonSerializer, request.data)
         return _transition_response(rollouts.rollout_pause(flag_name=flag, actor=request.user, reason=data["reason"]))
 
 
 class RolloutResumeView(StaffAPIView):
     @extend_schema(request=serializers.ReasonSerializer, summary="Resume a paused rollout")
     def post(self, request: Request, flag: str) -> Response:
-        data = _valid(serializers.ReasonSerializer, request)
+        data = validated(serializers.ReasonSerializer, request.data)
         return _transition_response(rollouts.rollout_resume(flag_name=flag, actor=request.user, reason=data["reason"]))
 
 
 class DeploymentValidateView(StaffAPIView):
     @extend_schema(request=serializers.ValidateSerializer, summary="Run the pre- or post-deployment checks")
     def post(self, request: Request) -> Response:
-        data = _valid(serializers.ValidateSerializer, request)
+        data = validated(serializers.ValidateSerializer, request.data)
         flag_name = data.get("flag")
         if flag_name and not Flag.objects.filter(name=flag_name).exists():
             raise NotFoundError("flag_not_found", f"No flag named {flag_name!r}.")

@@ -344,20 +344,23 @@ def rollout_rollback(
     )
 
 
-@transaction.atomic
-def rollout_pause(
-    *, flag_name: str, actor: User | None, reason: str, source: str = "api", details: dict[str, Any] | None = None
+def _set_status(
+    rollout: Rollout,
+    status: str,
+    kind: str,
+    *,
+    actor: User | None,
+    source: str,
+    reason: str,
+    started: float,
+    details: dict[str, Any] | None = None,
 ) -> TransitionOutcome:
-    started = time.perf_counter()
-    reason = _require_reason(reason)
-    rollout = _open_rollout_for_update(flag_name, include_completed=True)
-    if rollout.status == Rollout.Status.PAUSED:
-        raise ConflictError("already_paused", "The rollout is already paused.")
-    rollout.status = Rollout.Status.PAUSED
+    """A transition that changes the rollout's status but not its stage (pause, resume)."""
+    rollout.status = status
     rollout.save(update_fields=["status"])
     transition = RolloutTransition.objects.create(
         rollout=rollout,
-        kind=RolloutTransition.Kind.PAUSE,
+        kind=kind,
         from_stage=rollout.current_stage_name,
         to_stage=rollout.current_stage_name,
         actor=actor,
@@ -370,25 +373,43 @@ def rollout_pause(
 
 
 @transaction.atomic
+def rollout_pause(
+    *, flag_name: str, actor: User | None, reason: str, source: str = "api", details: dict[str, Any] | None = None
+) -> TransitionOutcome:
+    """Stop forward moves (rollbacks still work); a guard with the pause policy calls this."""
+    started = time.perf_counter()
+    reason = _require_reason(reason)
+    rollout = _open_rollout_for_update(flag_name, include_completed=True)
+    if rollout.status == Rollout.Status.PAUSED:
+        raise ConflictError("already_paused", "The rollout is already paused.")
+    return _set_status(
+        rollout,
+        Rollout.Status.PAUSED,
+        RolloutTransition.Kind.PAUSE,
+        actor=actor,
+        source=source,
+        reason=reason,
+        started=started,
+        details=details,
+    )
+
+
+@transaction.atomic
 def rollout_resume(*, flag_name: str, actor: User | None, reason: str, source: str = "api") -> TransitionOutcome:
     started = time.perf_counter()
     reason = _require_reason(reason)
     rollout = _open_rollout_for_update(flag_name)
     if rollout.status != Rollout.Status.PAUSED:
         raise ConflictError("not_paused", "The rollout is not paused.")
-    rollout.status = Rollout.Status.ACTIVE
-    rollout.save(update_fields=["status"])
-    transition = RolloutTransition.objects.create(
-        rollout=rollout,
-        kind=RolloutTransition.Kind.RESUME,
-        from_stage=rollout.current_stage_name,
-        to_stage=rollout.current_stage_name,
+    return _set_status(
+        rollout,
+        Rollout.Status.ACTIVE,
+        RolloutTransition.Kind.RESUME,
         actor=actor,
         source=source,
         reason=reason,
-        duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        started=started,
     )
-    return TransitionOutcome(rollout=rollout, transition=transition)
 
 
 @transaction.atomic

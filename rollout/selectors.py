@@ -59,7 +59,8 @@ def flag_overview(flag: Flag, rollout: Rollout | None, overrides: dict[str, bool
 
 
 def flags_overview(name: str | None = None) -> list[dict[str, Any]]:
-    """Every flag (or one) with its per-cohort state and open rollout: three queries in all."""
+    """Every flag (or one) with its per-cohort state and newest rollout: a fixed number of queries, whatever
+    the number of flags or rollouts."""
     flags = Flag.objects.prefetch_related("groups", "users").order_by("name")
     if name is not None:
         flags = flags.filter(name=name)

@@ -22,3 +22,10 @@ def int_param(
         bounds = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
         raise ServiceError("validation_error", f"{name} must be {bounds}, got {value}.")
     return value
+
+
+def validated(serializer_class: type, data: Any) -> dict[str, Any]:
+    """Run ``serializer_class`` on ``data`` (a body or query dict); invalid → 400 in the error shape."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

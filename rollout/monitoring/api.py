@@ -7,9 +7,9 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api.params import int_param
+from core.api.params import int_param, validated
 from core.errors import ServiceError
-from rollout.api import StaffAPIView, _valid
+from rollout.api import StaffAPIView
 from rollout.models import Alert
 from rollout.monitoring import alerts, selectors
 
@@ -49,7 +49,7 @@ class AlertListView(StaffAPIView):
 class AlertAcknowledgeView(StaffAPIView):
     @extend_schema(request=NoteSerializer, summary="Acknowledge an open alert")
     def post(self, request: Request, alert_id: int) -> Response:
-        data = _valid(NoteSerializer, request)
+        data = validated(NoteSerializer, request.data)
         alert = alerts.alert_acknowledge(alert_id=alert_id, actor=request.user, note=data["note"])
         return Response(selectors.alert_dict(alert))
 
@@ -57,6 +57,6 @@ class AlertAcknowledgeView(StaffAPIView):
 class AlertResolveView(StaffAPIView):
     @extend_schema(request=NoteSerializer, summary="Resolve an alert by hand")
     def post(self, request: Request, alert_id: int) -> Response:
-        data = _valid(NoteSerializer, request)
+        data = validated(NoteSerializer, request.data)
         alert = alerts.alert_resolve(alert_id=alert_id, actor=request.user, note=data["note"])
         return Response(selectors.alert_dict(alert))
