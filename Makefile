@@ -34,6 +34,8 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_SETTINGS_MODULE=core.settings $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python tools/check_import_cycles.py
 	$(BIN)/mypy training/engine training/importers
 
 bench: venv

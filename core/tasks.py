@@ -6,6 +6,7 @@ from typing import Any
 
 from celery import shared_task
 
+from core.api.authentication import tokens_purge_expired
 from core.jobs import job_run, jobs_sweep
 
 
@@ -27,6 +28,4 @@ def ping() -> str:
 
 @shared_task(name="core.purge_expired_tokens", ignore_result=True)
 def purge_expired_tokens() -> int:
-    from core.api.authentication import tokens_purge_expired
-
     return tokens_purge_expired()

@@ -17,19 +17,9 @@ from django.utils.safestring import mark_safe
 
 from core.errors import ServiceError
 from rollout import rollouts, selectors, services
-from rollout.models import (
-    Alert,
-    AlertEvent,
-    AlertRule,
-    Flag,
-    FlagHistory,
-    Incident,
-    Notification,
-    NotificationChannel,
-    Rollout,
-    RolloutTransition,
-)
+from rollout.models import Flag, FlagHistory, Incident, Rollout, RolloutTransition
 from rollout.monitoring import alerts as alerts_service
+from rollout.monitoring.models import Alert, AlertEvent, AlertRule, Notification, NotificationChannel
 
 
 class ReasonActionForm(ActionForm):
