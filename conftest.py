@@ -101,7 +101,7 @@ def client_for(make_user: Callable[..., Any]) -> Callable[[Any], Any]:
     """An APIClient authenticated with a real Bearer token for ``user``."""
     from rest_framework.test import APIClient
 
-    from core.api.authentication import token_create
+    from core.services import token_create
 
     def build(user: Any) -> Any:
         _, token = token_create(user=user)

@@ -6,8 +6,8 @@ from typing import Any
 
 from celery import shared_task
 
-from core.api.authentication import tokens_purge_expired
 from core.jobs import job_run, jobs_sweep
+from core.services import tokens_purge_expired
 
 
 @shared_task(name="core.run_job", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
