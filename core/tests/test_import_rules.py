@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tools.check_import_cycles import find_cycles, import_graph, main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,6 +66,7 @@ def test_the_project_has_no_import_cycle() -> None:
     assert find_cycles(import_graph(ROOT, ["core", "rollout", "training", "planning", "feedback"])) == []
 
 
+@pytest.mark.system
 def test_the_layer_contracts_hold() -> None:
     result = subprocess.run(
         [str(Path(sys.executable).parent / "lint-imports"), "--no-cache"],
