@@ -36,7 +36,7 @@ lint: venv
 	DJANGO_SETTINGS_MODULE=core.settings $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python tools/check_import_cycles.py
-	$(BIN)/mypy training/engine training/importers
+	$(BIN)/mypy
 
 bench: venv
 	$(BIN)/python bench/run.py --write docs/benchmarks.md
