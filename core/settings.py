@@ -238,6 +238,9 @@ SPECTACULAR_SETTINGS = {
 WAFFLE_FLAG_MODEL = "rollout.Flag"
 WAFFLE_CREATE_MISSING_FLAGS = False
 FLAGS_REFRESH_SECONDS = env_float("FLAGS_REFRESH_SECONDS", 1.0, minimum=0.0)
+# Minimum minutes a rollout stays at a stage that exposes users before it may advance (a stage's own
+# "min_dwell_minutes" in the plan, or the rollout's, wins when larger).
+ROLLOUT_MIN_DWELL_MINUTES = env_int("ROLLOUT_MIN_DWELL_MINUTES", 30, minimum=0, maximum=43200)
 
 # --- Monitoring -----------------------------------------------------------------------------------------
 METRICS_FLUSH_SECONDS = env_float("METRICS_FLUSH_SECONDS", 5.0, minimum=0.0)

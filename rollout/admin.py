@@ -281,6 +281,9 @@ class RolloutAdmin(admin.ModelAdmin):
                 for i, s in enumerate(rollout.plan)
             ],
             "can_act": request.user.has_perm("rollout.change_rollout"),
+            "killed": rollout.flag.killed,
+            "manual_pause": _manual_pause(rollout),
+            "rescore": rollouts.rollout_rescore_offer(rollout.flag.name),
         }
         return TemplateResponse(request, self.change_form_template, context)
 
@@ -306,6 +309,8 @@ class RolloutAdmin(admin.ModelAdmin):
             ),
             "pause": lambda: rollouts.rollout_pause(flag_name=flag, actor=actor, reason=reason, source="admin"),
             "resume": lambda: rollouts.rollout_resume(flag_name=flag, actor=actor, reason=reason, source="admin"),
+            "lift_kill": lambda: services.flag_kill_lift(name=flag, actor=actor, source="admin", reason=reason),
+            "rescore": lambda: rollouts.rollout_rescore(flag_name=flag, actor=actor, reason=reason, source="admin"),
         }
         if action not in calls:
             self.message_user(request, f"Unknown action {action!r}.", messages.ERROR)
@@ -315,9 +320,25 @@ class RolloutAdmin(admin.ModelAdmin):
         except ServiceError as exc:
             self.message_user(request, exc.message, messages.ERROR)
         else:
-            t = outcome.transition
-            self.message_user(request, f"{t.kind}: {t.from_stage} → {t.to_stage}", messages.SUCCESS)
+            self.message_user(request, _outcome_message(outcome), messages.SUCCESS)
         return HttpResponseRedirect(back)
+
+
+def _outcome_message(outcome: Any) -> str:
+    if isinstance(outcome, rollouts.RescoreStarted):
+        return f"Re-scoring {outcome.count} activities in recalculation job {outcome.job_id}."
+    if isinstance(outcome, rollouts.TransitionOutcome):
+        t = outcome.transition
+        return f"{t.kind}: {t.from_stage} → {t.to_stage}"
+    return "Kill lifted: the flag answers by its targeting again; the rollout stays paused until resumed."
+
+
+def _manual_pause(rollout: Rollout) -> RolloutTransition | None:
+    """The transition that paused this rollout because of a manual flag change (None when not so paused)."""
+    if rollout.status != Rollout.Status.PAUSED:
+        return None
+    last = rollout.transitions.select_related("actor").filter(kind=RolloutTransition.Kind.PAUSE).first()
+    return last if last is not None and last.details.get("cause") == "manual_flag_change" else None
 
 
 # --- monitoring -------------------------------------------------------------------------------------------

@@ -59,11 +59,13 @@ class LostClaim(Exception):
 
 @dataclass(frozen=True)
 class Scope:
-    """Which activities a recalculation covers: an athlete and/or a local-date range ``[since, until)``."""
+    """Which activities a recalculation covers: an athlete and/or a local-date range ``[since, until)``, and/or
+    exactly the listed activities (re-scoring after a rollback)."""
 
     athlete_id: int | None = None
     since: date | None = None
     until: date | None = None
+    activity_ids: tuple[int, ...] | None = None
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> Scope:
@@ -72,6 +74,7 @@ class Scope:
             athlete_id=params.get("athlete_id"),
             since=date.fromisoformat(since) if since else None,
             until=date.fromisoformat(until) if until else None,
+            activity_ids=tuple(params["activity_ids"]) if params.get("activity_ids") is not None else None,
         )
 
     def filter(self) -> Q:
@@ -82,6 +85,8 @@ class Scope:
             condition &= Q(local_date__gte=self.since)
         if self.until is not None:
             condition &= Q(local_date__lt=self.until)
+        if self.activity_ids is not None:
+            condition &= Q(id__in=self.activity_ids)
         return condition
 
 

@@ -245,10 +245,12 @@ def score_metrics_record(scored: Scored, choice: MethodChoice) -> None:
     that was attempted."""
     if scored.calculation_ms is None:
         return
+    # ``flag``: made under the rollout flag for a user it is on for (the guards' min-samples gates count these)
+    exposure = {"flag": FLAG_NAME} if choice.enhanced else {}
     if scored.error_code:
         method = "stream" if choice.enhanced else "average_hr"
-        increment("trimp.calculations", method=method, outcome="failure")
+        increment("trimp.calculations", method=method, outcome="failure", **exposure)
     else:
         method = scored.method
-        increment("trimp.calculations", method=method, outcome="success")
-    record("trimp.calculation_ms", scored.calculation_ms, method=method)
+        increment("trimp.calculations", method=method, outcome="success", **exposure)
+    record("trimp.calculation_ms", scored.calculation_ms, method=method, **exposure)
