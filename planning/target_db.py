@@ -41,9 +41,13 @@ def target_database(url: str, *, migrate: bool = True) -> Iterator[str]:
     configured = connections.configure_settings(
         {DEFAULT_DB_ALIAS: connections.settings[DEFAULT_DB_ALIAS], ALIAS: config}
     )
+    # A connection made for this run only: created from a transient settings entry, which is then removed, so
+    # nothing that walks the configured databases (health checks, request teardown, the test runner's
+    # isolation of the project's databases) ever sees it; ``using=ALIAS`` still finds the connection object.
     connections.settings[ALIAS] = configured[ALIAS]
+    connection = connections[ALIAS]
+    del connections.settings[ALIAS]
     try:
-        connection = connections[ALIAS]
         try:
             tables = set(connection.introspection.table_names())
         except Exception as exc:
@@ -52,7 +56,6 @@ def target_database(url: str, *, migrate: bool = True) -> Iterator[str]:
             call_command("migrate", database=ALIAS, interactive=False, verbosity=0)
         yield ALIAS
     finally:
-        connections[ALIAS].close()
-        del connections.settings[ALIAS]
+        connection.close()
         if hasattr(connections._connections, ALIAS):
             delattr(connections._connections, ALIAS)
