@@ -53,7 +53,8 @@ class PlanJobView(APIView):
         responses={200: PlanJobSerializer}, summary="A plan job: status, resultData {plan, scoring?}, timings"
     )
     def get(self, request: Request, job_id: Any) -> Response:
-        plan_job = scope_to_user(PlanJob.objects.all(), request.user, field="user").filter(pk=job_id).first()
+        visible = scope_to_user(PlanJob.objects.select_related("core_job"), request.user, field="user")
+        plan_job = visible.filter(pk=job_id).first()
         if plan_job is None:
             raise NotFoundError("plan_job_not_found", f"Plan job {job_id} was not found.")
         return Response(PlanJobSerializer(plan_job).data)

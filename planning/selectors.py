@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from planning.engine.generator import MovementSpec
+from planning.engine.generator import Library, MovementSpec
 from planning.models import Movement, PlanJob
 
 _cache_lock = threading.Lock()
-_cache: dict[str, tuple[tuple[object, ...], tuple[MovementSpec, ...]]] = {}
+_cache: dict[str, tuple[tuple[object, ...], tuple[MovementSpec, ...], Library]] = {}
 
 
 def published_movement_count(*, using: str = "default") -> int:
@@ -22,12 +22,21 @@ def published_movement_count(*, using: str = "default") -> int:
 
 def library_specs(*, using: str = "default") -> tuple[MovementSpec, ...]:
     """Every published movement as a ``MovementSpec``; rebuilt only when the library changed (one cheap query)."""
+    return _cached(using)[0]
+
+
+def planning_library(*, using: str = "default") -> tuple[tuple[MovementSpec, ...], Library]:
+    """The published movements and the generator's index of them (both cached per process)."""
+    return _cached(using)
+
+
+def _cached(using: str) -> tuple[tuple[MovementSpec, ...], Library]:
     published = Movement.objects.using(using).filter(status=Movement.Status.PUBLISHED)
     stamp = tuple(published.aggregate(n=Count("id"), changed=Max("updated_at")).values())
     with _cache_lock:
         cached = _cache.get(using)
         if cached is not None and cached[0] == stamp:
-            return cached[1]
+            return cached[1], cached[2]
     specs = tuple(
         MovementSpec(
             movement_id=m[0],
@@ -43,9 +52,10 @@ def library_specs(*, using: str = "default") -> tuple[MovementSpec, ...]:
             "movement_id", "name", "pattern", "level", "equipment", "contraindications", "intensity_class"
         )
     )
+    index = Library(specs)
     with _cache_lock:
-        _cache[using] = (stamp, specs)
-    return specs
+        _cache[using] = (stamp, specs, index)
+    return specs, index
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from planning.engine import vocab
@@ -20,6 +21,7 @@ class StrictIntegerField(serializers.IntegerField):
         return int(super().to_internal_value(data))
 
 
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}]})
 class UserRefField(serializers.Field):
     """The athlete: an id (integer) or a username (string)."""
 
@@ -93,6 +95,10 @@ class PlanJobSerializer(serializers.ModelSerializer):
     def to_representation(self, instance: PlanJob) -> dict[str, Any]:
         data = super().to_representation(instance)
         data["resultData"] = instance.result_data  # stored JSON as is: no "scoring": null when it is absent
+        core_job = instance.core_job
+        if instance.status == PlanJob.Status.QUEUED and core_job is not None and core_job.status == "running":
+            data["status"] = PlanJob.Status.RUNNING  # a worker holds it (the plan job row is written once, at the end)
+            data["startedAt"] = self.fields["startedAt"].to_representation(core_job.started_at)
         return dict(data)
 
 

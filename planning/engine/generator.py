@@ -28,6 +28,7 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from itertools import combinations
 from typing import Any
 
@@ -132,7 +133,11 @@ _FOCUS_ORDER = {
 
 def choose_weekdays(available: Iterable[int], count: int) -> tuple[int, ...]:
     """The ``count`` weekdays among ``available`` with the fewest back-to-back pairs and widest spacing."""
-    days = sorted(set(available))
+    return _choose_weekdays(tuple(sorted(set(available))), count)
+
+
+@lru_cache(maxsize=512)
+def _choose_weekdays(days: tuple[int, ...], count: int) -> tuple[int, ...]:
     count = min(count, len(days))
     best: tuple[tuple[int, int, int], tuple[int, ...]] | None = None
     for combo in combinations(days, count):
@@ -157,44 +162,62 @@ def phase_names(weeks: int) -> list[str]:
     return [block_phase[week // DELOAD_EVERY] for week in range(weeks)]
 
 
-def _candidates(request: PlanRequest, library: Sequence[MovementSpec]) -> dict[str, list[MovementSpec]]:
-    """Usable movements per pattern, best-ranked first (a stable order: rank, then movement id)."""
-    have = None if request.equipment is None else set(request.equipment) | ALWAYS_AVAILABLE
-    injuries = set(request.injuries)
-    allowed_levels = LEVELS_FOR_EXPERIENCE[request.experience]
+class Library:
+    """Published movements indexed by pattern and level (built once per library; requests only filter)."""
+
+    def __init__(self, movements: Iterable[MovementSpec]) -> None:
+        self.by_pattern: dict[str, dict[str, list[MovementSpec]]] = {}
+        for movement in sorted(movements, key=lambda m: m.movement_id):
+            if movement.status == "published":
+                self.by_pattern.setdefault(movement.pattern, {}).setdefault(movement.level, []).append(movement)
+        self.ids = frozenset(m.movement_id for levels in self.by_pattern.values() for ms in levels.values() for m in ms)
+
+
+def as_library(library: Library | Sequence[MovementSpec]) -> Library:
+    return library if isinstance(library, Library) else Library(library)
+
+
+def _candidates(request: PlanRequest, library: Library) -> dict[str, list[MovementSpec]]:
+    """Usable movements per pattern, best-ranked level first, then by movement id (a stable order)."""
+    have = None if request.equipment is None else frozenset(request.equipment) | ALWAYS_AVAILABLE
+    injuries = frozenset(request.injuries)
     ranks = _LEVEL_RANK[request.experience]
+    levels = sorted((level for level in ranks if level in LEVELS_FOR_EXPERIENCE[request.experience]), key=ranks.get)
     by_pattern: dict[str, list[MovementSpec]] = {}
-    for movement in library:
-        if movement.status != "published" or movement.level not in allowed_levels:
-            continue
-        if have is not None and not have.issuperset(movement.equipment):
-            continue
-        if injuries.intersection(movement.contraindications):
-            continue
-        by_pattern.setdefault(movement.pattern, []).append(movement)
-    for movements in by_pattern.values():
-        movements.sort(key=lambda m: (ranks.get(m.level, 9), m.movement_id))
+    for pattern, by_level in library.by_pattern.items():
+        usable = [
+            movement
+            for level in levels
+            for movement in by_level.get(level, ())
+            if (have is None or have.issuperset(movement.equipment)) and injuries.isdisjoint(movement.contraindications)
+        ]
+        if usable:
+            by_pattern[pattern] = usable
     return by_pattern
 
 
 class _Picker:
-    """Seeded choice of one movement per (phase, pattern, slot), remembered for the whole phase."""
+    """Seeded choice of one movement per (phase, pattern, slot), remembered for the whole phase.
+
+    One RNG per plan, consumed in the generator's fixed order, keeps same inputs + seed → same plan.
+    """
 
     def __init__(self, seed: int, candidates: dict[str, list[MovementSpec]]) -> None:
-        self.seed = seed
+        self.rng = random.Random(seed)
         self.candidates = candidates
         self.chosen: dict[tuple[str, str, int], MovementSpec] = {}
 
     def pick(self, phase: str, pattern: str, slot: int) -> MovementSpec | None:
         key = (phase, pattern, slot)
-        if key not in self.chosen:
+        movement = self.chosen.get(key)
+        if movement is None:
             pool = self.candidates.get(pattern)
             if not pool:
                 return None
-            best_rank = pool[0].level
-            top = [m for m in pool if m.level == best_rank][:TOP_CANDIDATES] or pool[:TOP_CANDIDATES]
-            self.chosen[key] = random.Random(f"{self.seed}:{phase}:{pattern}:{slot}").choice(top)
-        return self.chosen[key]
+            best = pool[0].level
+            top = [m for m in pool[: TOP_CANDIDATES * 4] if m.level == best][:TOP_CANDIDATES]
+            movement = self.chosen[key] = self.rng.choice(top)
+        return movement
 
 
 def _rotation(sessions_per_week: int) -> tuple[str, ...]:
@@ -282,13 +305,13 @@ def _assign_intensities(
     return result
 
 
-def generate_plan(request: PlanRequest, library: Sequence[MovementSpec]) -> dict[str, Any]:
+def generate_plan(request: PlanRequest, library: Library | Sequence[MovementSpec]) -> dict[str, Any]:
     """The plan for ``request`` built only from ``library``'s usable movements; same inputs → same plan.
 
     Raises GenerationError for an invalid request or when no movement of the library fits it.
     """
     request.validate()
-    candidates = _candidates(request, library)
+    candidates = _candidates(request, as_library(library))
     if not any(candidates.get(p) for p in MAIN_PATTERNS) and not candidates:
         raise GenerationError("no published movement of the library fits this athlete (equipment, injuries, level)")
     available = request.available_weekdays or tuple(range(1, 8))

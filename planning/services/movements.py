@@ -169,7 +169,7 @@ def movements_import(
     MovementStaging.objects.using(using).bulk_create(
         [
             MovementStaging(
-                import_run=run,
+                import_run_id=run.pk,
                 record_index=i,
                 movement_id=str(raw.get("movement_id", ""))[:200] if isinstance(raw, dict) else "",
                 payload=raw if isinstance(raw, dict) else {"value": raw},
@@ -202,7 +202,7 @@ def movements_import(
     now = timezone.now()
     to_create: list[Movement] = []
     to_update: list[Movement] = []
-    audit: list[MovementAuditLog] = []
+    audit: list[tuple[Movement, str, dict[str, Any]]] = []  # rows are built once the new movements have pks
     published = 0
     for record in normalized:
         movement = existing.get(record["movement_id"])
@@ -213,9 +213,9 @@ def movements_import(
             if target == "published":
                 movement.published_at = now
             to_create.append(movement)
-            audit.append(_audit(movement, "imported", actor, run, {k: [None, v] for k, v in values.items()}))
+            audit.append((movement, "imported", {k: [None, v] for k, v in values.items()}))
             if target != "draft":
-                audit.append(_audit(movement, target, actor, run, {"status": ["draft", target]}))
+                audit.append((movement, target, {"status": ["draft", target]}))
                 published += target == "published"
             per_pattern[record["pattern"]]["created"] += 1
             continue
@@ -225,11 +225,11 @@ def movements_import(
         if diff:
             for key, (_, new) in diff.items():
                 setattr(movement, key, new)
-            audit.append(_audit(movement, "updated", actor, run, diff))
+            audit.append((movement, "updated", diff))
         if status_changed:
             if movement.status not in _TRANSITIONS.get(target, set()):
                 raise ServiceError("invalid_transition", f"{movement.movement_id}: {movement.status} → {target}")
-            audit.append(_audit(movement, target, actor, run, {"status": [movement.status, target]}))
+            audit.append((movement, target, {"status": [movement.status, target]}))
             movement.status = target
             if target == "published":
                 movement.published_at = now
@@ -254,35 +254,25 @@ def movements_import(
             Movement.objects.using(using).bulk_update(
                 to_update, [*_COMPARED, "status", "published_at", "updated_at"], batch_size=500
             )
-        if to_create:  # bulk_create sets pks on PostgreSQL and SQLite ≥ 3.35; re-read to be sure
-            ids = dict(
-                Movement.objects.using(using)
-                .filter(movement_id__in=[m.movement_id for m in to_create])
-                .values_list("movement_id", "pk")
-            )
-            for row in audit:
-                if row.movement_id is None:
-                    row.movement_id = ids.get(row.movement_key)
-        MovementAuditLog.objects.using(using).bulk_create(audit, batch_size=500)
+        MovementAuditLog.objects.using(using).bulk_create(  # bulk_create set the pks (PostgreSQL, SQLite ≥ 3.35)
+            [
+                MovementAuditLog(
+                    movement_id=movement.pk,
+                    movement_key=movement.movement_id,
+                    action=action,
+                    actor=actor,
+                    import_run_id=run.pk,
+                    diff=diff,
+                )
+                for movement, action, diff in audit
+            ],
+            batch_size=500,
+        )
         report = _finish(run, "applied", normalized, [], per_pattern, unplaced, counts, using)
     if to_create or to_update:
         record_library_size(using=using)
     logger.info("%s", report.summary_lines()[-1])
     return report
-
-
-def _audit(
-    movement: Movement, action: str, actor: str, run: MovementImportRun | None, diff: dict[str, Any], reason: str = ""
-) -> MovementAuditLog:
-    return MovementAuditLog(
-        movement=movement if movement.pk else None,
-        movement_key=movement.movement_id,
-        action=action,
-        actor=actor,
-        import_run=run,
-        diff=diff,
-        reason=reason,
-    )
 
 
 def _finish(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -24,7 +24,7 @@ from planning.engine.rules import plan_violations
 from planning.engine.scoring import score_plan
 from planning.models import PlanJob
 from planning.monitoring import record_plan, record_scoring
-from planning.selectors import library_specs
+from planning.selectors import planning_library
 from rollout.flags import evaluate
 
 logger = logging.getLogger(__name__)
@@ -147,28 +147,31 @@ def _score(plan_job: PlanJob, plan: dict[str, Any], request: PlanRequest) -> dic
     return scoring
 
 
-def plan_job_run(*, plan_job_id: str) -> dict[str, Any]:
-    """Generate (and maybe score) one plan job; a completed job is left as it is."""
+def plan_job_run(*, plan_job_id: str, started_at: datetime | None = None) -> dict[str, Any]:
+    """Generate (and maybe score) one plan job; a finished job is left as it is.
+
+    One write per run: the result (or the failure) lands with a conditional UPDATE of the unfinished row, so a
+    second run of the same job — a re-sent message, a re-queued job — can never write a second result. While it
+    runs, the API reports the core job's ``running`` state and start time.
+    """
     plan_job = PlanJob.objects.filter(pk=plan_job_id).first()
     if plan_job is None:
         raise JobError(f"plan job {plan_job_id} does not exist")
     if plan_job.status in (PlanJob.Status.COMPLETED, PlanJob.Status.FAILED):
         return {"plan_job_id": plan_job_id, "status": plan_job.status, "skipped": True}
-    now = timezone.now()
-    PlanJob.objects.filter(pk=plan_job.pk, status__in=[PlanJob.Status.QUEUED, PlanJob.Status.RUNNING]).update(
-        status=PlanJob.Status.RUNNING, started_at=now
-    )
+    unfinished = PlanJob.objects.filter(pk=plan_job.pk, status__in=[PlanJob.Status.QUEUED, PlanJob.Status.RUNNING])
+    started_at = started_at or timezone.now()
     request = plan_request_from(plan_job.request)
     started = time.perf_counter()
     try:
-        library = library_specs()
-        plan = generate_plan(request, library)
+        library, index = planning_library()
+        plan = generate_plan(request, index)
         violations = plan_violations(plan, request, library)
         if violations:
             raise GenerationError("the generated plan breaks a rule: " + "; ".join(violations[:3]))
     except GenerationError as exc:
-        PlanJob.objects.filter(pk=plan_job.pk, status=PlanJob.Status.RUNNING).update(
-            status=PlanJob.Status.FAILED, error=str(exc)[:4000], finished_at=timezone.now()
+        unfinished.update(
+            status=PlanJob.Status.FAILED, error=str(exc)[:4000], started_at=started_at, finished_at=timezone.now()
         )
         raise JobError(str(exc)) from exc
     result: dict[str, Any] = {"plan": plan}
@@ -176,12 +179,13 @@ def plan_job_run(*, plan_job_id: str) -> dict[str, Any]:
     if scoring is not None:
         result["scoring"] = scoring
     elapsed_ms = (time.perf_counter() - started) * 1000.0
-    written = PlanJob.objects.filter(pk=plan_job.pk, status=PlanJob.Status.RUNNING).update(
+    written = unfinished.update(
         status=PlanJob.Status.COMPLETED,
         result_data=result,
         score_total=scoring["total"] if scoring else None,
         generation_ms=elapsed_ms,
         error="",
+        started_at=started_at,
         finished_at=timezone.now(),
     )
     if written:
@@ -191,4 +195,4 @@ def plan_job_run(*, plan_job_id: str) -> dict[str, Any]:
 
 @job_handler(JOB_KIND)
 def _generate(job: Job, ctx: JobContext) -> dict[str, Any]:
-    return plan_job_run(plan_job_id=str(job.params["plan_job_id"]))
+    return plan_job_run(plan_job_id=str(job.params["plan_job_id"]), started_at=job.started_at)

@@ -122,6 +122,10 @@ def test_flag_off_plan_without_scoring_and_the_job_is_idempotent(client_for: Any
     client = client_for(athlete)
     job_id = generate(client, {**BODY, "userId": athlete.pk, "injuries": ["knee"], "seed": 7}).json()["jobId"]
     assert fetch(client, job_id)["status"] == "queued"
+    core_job = PlanJob.objects.get(pk=job_id).core_job
+    Job.objects.filter(pk=core_job.pk).update(status="running", started_at=core_job.created_at)  # a worker has it
+    assert fetch(client, job_id)["status"] == "running"
+    Job.objects.filter(pk=core_job.pk).update(status="queued")
     run_job(job_id)
     body = fetch(client, job_id)
     assert body["status"] == "completed" and body["error"] == ""
