@@ -322,30 +322,30 @@ def _finish(
     )
 
 
-@transaction.atomic
 def _transition(*, movement_id: str, target: str, actor: str, reason: str, using: str) -> Movement:
-    movement = Movement.objects.using(using).select_for_update().filter(movement_id=movement_id).first()
-    if movement is None:
-        raise NotFoundError("movement_not_found", f"Movement {movement_id!r} was not found.")
-    if movement.status == target:
+    with transaction.atomic(using=using):
+        movement = Movement.objects.using(using).select_for_update().filter(movement_id=movement_id).first()
+        if movement is None:
+            raise NotFoundError("movement_not_found", f"Movement {movement_id!r} was not found.")
+        if movement.status == target:
+            return movement
+        if movement.status not in _TRANSITIONS[target]:
+            raise ServiceError("invalid_transition", f"A {movement.status} movement cannot become {target}.")
+        before = movement.status
+        movement.status = target
+        if target == "published":
+            movement.published_at = timezone.now()
+        movement.save(using=using, update_fields=["status", "published_at", "updated_at"])
+        MovementAuditLog.objects.using(using).create(
+            movement=movement,
+            movement_key=movement.movement_id,
+            action=target,
+            actor=actor,
+            diff={"status": [before, target]},
+            reason=reason,
+        )
+        transaction.on_commit(lambda: record_library_size(using=using), using=using)
         return movement
-    if movement.status not in _TRANSITIONS[target]:
-        raise ServiceError("invalid_transition", f"A {movement.status} movement cannot become {target}.")
-    before = movement.status
-    movement.status = target
-    if target == "published":
-        movement.published_at = timezone.now()
-    movement.save(using=using, update_fields=["status", "published_at", "updated_at"])
-    MovementAuditLog.objects.using(using).create(
-        movement=movement,
-        movement_key=movement.movement_id,
-        action=target,
-        actor=actor,
-        diff={"status": [before, target]},
-        reason=reason,
-    )
-    transaction.on_commit(lambda: record_library_size(using=using), using=using)
-    return movement
 
 
 def movement_publish(*, movement_id: str, actor: str, reason: str = "", using: str = "default") -> Movement:

@@ -64,8 +64,9 @@ def test_killed_worker_job_is_rerun_by_the_sweeper_with_one_result(start_worker:
     lock = LibraryLock()
     try:
         first = start_worker()
-        received = lambda: "Task core.run_job" in first.log() and "received" in first.log()  # noqa: E731
-        assert wait_for(received, timeout=60), first.log()
+        assert wait_for(lambda: "Task core.run_job" in first.log() and "received" in first.log(), timeout=60), (
+            first.log()
+        )
         time.sleep(1.0)  # the task is inside job_run, waiting on the lock
         first.kill()
     finally:
