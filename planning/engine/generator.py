@@ -318,7 +318,6 @@ def generate_plan(request: PlanRequest, library: Library | Sequence[MovementSpec
     per_week = min(request.weekly_goal_days, request.availability_days, len(set(available)))
     weekdays = choose_weekdays(available, per_week)
     phases = phase_names(request.duration_weeks)
-    goal = request.goals[0]
     picker = _Picker(request.seed, candidates)
     rotation = _rotation(per_week)
     start = None
@@ -330,6 +329,7 @@ def generate_plan(request: PlanRequest, library: Library | Sequence[MovementSpec
     prev_main: set[str] = set()
     last_high_day: int | None = None
     session_counter = 0
+    shapes: dict[tuple[str, tuple[str, ...], str, bool], list[dict[str, Any]]] = {}
     for week_index, phase in enumerate(phases):
         week = week_index + 1
         deload = week % DELOAD_EVERY == 0
@@ -359,23 +359,10 @@ def generate_plan(request: PlanRequest, library: Library | Sequence[MovementSpec
         for (weekday, day, _focus, patterns), intensity in zip(planned, intensities, strict=True):
             if intensity == "high":
                 last_high_day = day
-            exercises = []
-            slot_of: dict[str, int] = {}
-            for pattern in patterns:
-                slot = slot_of.get(pattern, 0)
-                slot_of[pattern] = slot + 1
-                movement = picker.pick(phase, pattern, slot)
-                if movement is None:
-                    continue
-                base = _MAIN_SETS[request.experience] if pattern in MAIN_PATTERNS else 2
-                if pattern in MAIN_PATTERNS and phase == "accumulation" and request.experience == "advanced":
-                    base += 1
-                sets = max(1, base // 2) if deload else base
-                exercises.append(
-                    _exercise(
-                        movement, sets=sets, goal=goal, phase_index=phase_index, intensity=intensity, deload=deload
-                    )
-                )
+            key = (phase, tuple(patterns), intensity, deload)
+            if key not in shapes:  # a phase repeats its session shapes week after week: build each once
+                shapes[key] = _build_exercises(picker, request, patterns, phase, phase_index, intensity, deload)
+            exercises = [dict(exercise) for exercise in shapes[key]]
             if not exercises:
                 continue
             session: dict[str, Any] = {
@@ -409,6 +396,40 @@ def generate_plan(request: PlanRequest, library: Library | Sequence[MovementSpec
     if start is not None:
         plan["startDate"] = start.isoformat()
     return plan
+
+
+def _build_exercises(
+    picker: _Picker,
+    request: PlanRequest,
+    patterns: list[str],
+    phase: str,
+    phase_index: int,
+    intensity: str,
+    deload: bool,
+) -> list[dict[str, Any]]:
+    exercises = []
+    slot_of: dict[str, int] = {}
+    for pattern in patterns:
+        slot = slot_of.get(pattern, 0)
+        slot_of[pattern] = slot + 1
+        movement = picker.pick(phase, pattern, slot)
+        if movement is None:
+            continue
+        base = _MAIN_SETS[request.experience] if pattern in MAIN_PATTERNS else 2
+        if pattern in MAIN_PATTERNS and phase == "accumulation" and request.experience == "advanced":
+            base += 1
+        sets = max(1, base // 2) if deload else base
+        exercises.append(
+            _exercise(
+                movement,
+                sets=sets,
+                goal=request.goals[0],
+                phase_index=phase_index,
+                intensity=intensity,
+                deload=deload,
+            )
+        )
+    return exercises
 
 
 def _focus_label(patterns: list[str]) -> str:
