@@ -182,7 +182,9 @@ def _candidates(request: PlanRequest, library: Library) -> dict[str, list[Moveme
     have = None if request.equipment is None else frozenset(request.equipment) | ALWAYS_AVAILABLE
     injuries = frozenset(request.injuries)
     ranks = _LEVEL_RANK[request.experience]
-    levels = sorted((level for level in ranks if level in LEVELS_FOR_EXPERIENCE[request.experience]), key=ranks.get)
+    levels = sorted(
+        (level for level in ranks if level in LEVELS_FOR_EXPERIENCE[request.experience]), key=lambda level: ranks[level]
+    )
     by_pattern: dict[str, list[MovementSpec]] = {}
     for pattern, by_level in library.by_pattern.items():
         usable = [

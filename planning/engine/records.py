@@ -208,9 +208,9 @@ def derive_pattern(raw: dict[str, Any]) -> str | None:
         return "core"
     if raw.get("mechanic") == "compound":
         for muscle in muscles:
-            pattern = _MUSCLE_RULES.get((muscle, raw.get("force") or ""))
-            if pattern:
-                return pattern
+            by_muscle = _MUSCLE_RULES.get((muscle, raw.get("force") or ""))
+            if by_muscle:
+                return by_muscle
     return None  # isolation work (curls, raises, calves, neck…) has no place among planning.md's patterns
 
 
