@@ -6,16 +6,19 @@ from __future__ import annotations
 import io
 import json
 import os
+import sqlite3
 import uuid
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
 from conftest import REPO, require
 from core.errors import NotFoundError
+from planning.demo import seed_planning_demo
 from planning.models import Movement, MovementAuditLog, MovementImportRun, MovementStaging
 from planning.services.movements import movement_archive, movement_publish
 
@@ -163,8 +166,6 @@ def _seed_target(url: str) -> None:
 
 
 def test_dsn_seeds_another_sqlite_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sqlite3
-
     target = tmp_path / "staging.sqlite3"
     _seed_target(f"sqlite:///{target}")
     with sqlite3.connect(target) as db:
@@ -185,8 +186,6 @@ def _postgres_admin_url() -> str:
 
 
 def test_dsn_seeds_a_second_postgresql_database() -> None:
-    import psycopg
-
     admin_url = _postgres_admin_url()
     try:
         admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=3)
@@ -208,3 +207,14 @@ def test_dsn_seeds_a_second_postgresql_database() -> None:
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+def test_demo_seeder_loads_both_libraries_once(demo_users: Any) -> None:
+    first = seed_planning_demo(demo_users)
+    assert "movements-foundational.json: created 8" in first and "1 plan job queued" in first
+    if REAL_LIBRARY.exists():
+        assert "free-exercise-db.json: created 674" in first
+    else:
+        assert "free-exercise-db.json skipped" in first
+    second = seed_planning_demo(demo_users)
+    assert "created 0" in second and "plan job" not in second

@@ -8,6 +8,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.core.management import call_command
@@ -38,8 +39,6 @@ class LibraryLock:
             self.conn: Any = sqlite3.connect(db["NAME"], timeout=30, isolation_level=None)
             self.conn.execute("BEGIN IMMEDIATE")
         else:
-            import psycopg
-
             self.conn = psycopg.connect(
                 dbname=db["NAME"],
                 user=db.get("USER") or None,

@@ -18,10 +18,11 @@ from waffle.testutils import override_flag
 from conftest import REPO
 from core.jobs import job_run
 from core.models import CoachAthlete, Job
-from planning.engine.contract import payload_failures
+from planning.engine.contract import payload_failures, sample_payload
 from planning.engine.rules import plan_violations
 from planning.models import PlanJob
 from planning.selectors import library_specs, score_distribution
+from planning.services import plans
 from planning.services.plans import plan_job_run, plan_request_from
 from rollout import flags
 from rollout.models import MetricMinute
@@ -186,8 +187,6 @@ def test_environment_override_beats_the_database_both_ways(
     db_flag: bool,
     scored: bool,
 ) -> None:
-    from planning.services import plans
-
     monkeypatch.setenv("FEATURE_V1_PLANNING_SCORING", env)
     monkeypatch.setattr(plans, "_override_logged", False)
     caplog.set_level(logging.INFO, logger="planning")
@@ -228,8 +227,6 @@ def test_validate_scoring_command(tmp_path: Path) -> None:
     out = io.StringIO()
     call_command("validate_scoring", "--sample", stdout=out)
     assert "1/1 payload(s) valid" in out.getvalue()
-    from planning.engine.contract import sample_payload
-
     good = sample_payload()
     bad = json.loads(json.dumps(good))
     bad["total"] = 1.5
