@@ -9,24 +9,17 @@ class PlanningConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Imported here, not at module top: an AppConfig module is loaded before the app registry is ready.
+        # Imports here, not at the top: these modules define or use models, which only exist once the app
+        # registry is ready (the Django convention for AppConfig.ready).
         from core.demo import register_seeder
         from core.schedules import ScheduleSpec, register_schedule
-        from planning import monitoring, tasks  # noqa: F401  (tasks: the library-size beat task)
+        from planning import (
+            ops,  # noqa: F401  (registers the scoring flag and the planning alert rules)
+            tasks,  # noqa: F401  (the library-size beat task)
+        )
         from planning.demo import seed_planning_demo
         from planning.services import plans  # noqa: F401  (registers the planning.generate job handler)
-        from rollout.registry import FlagSpec, register_flag
 
-        register_flag(
-            FlagSpec(
-                name="v1_planning_scoring",
-                description="Score generated plans with the v1 fixed-weight scoring.",
-                default_on=False,
-                env_override="FEATURE_V1_PLANNING_SCORING",
-                owner="planning",
-            )
-        )
-        monitoring.register_rules()
         register_seeder(60, "planning", seed_planning_demo)
         register_schedule(
             ScheduleSpec(

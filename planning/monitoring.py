@@ -9,7 +9,6 @@ every library change and every few minutes).
 from __future__ import annotations
 
 from planning.selectors import published_movement_count
-from rollout.monitoring.defaults import register_default_rule
 from rollout.monitoring.recorder import increment, record
 
 PLANS_GENERATED = "planning.plans_generated"
@@ -17,9 +16,6 @@ GENERATION_MS = "planning.generation_ms"
 SCORING = "planning.scoring"
 MOVEMENT_COUNT = "planning.movement_count"
 FOUNDATIONAL_MINIMUM = 8  # the runbook: "Movement count drops below 8 → possible data loss"
-
-SCORING_ERRORS_RULE = "Planning scoring errors"
-MOVEMENT_COUNT_RULE = "Movement library below 8"
 
 
 def record_library_size(*, using: str = "default") -> int:
@@ -37,36 +33,3 @@ def record_plan(*, scored: bool, generation_ms: float) -> None:
 
 def record_scoring(*, ok: bool) -> None:
     increment(SCORING, outcome="ok" if ok else "error")
-
-
-def register_rules() -> None:
-    """Planning's alert rules (created once after migrate, then owned by ops in the admin)."""
-    register_default_rule(
-        {
-            "name": SCORING_ERRORS_RULE,
-            "description": "Plan scoring calculations that failed (runbook: scoring errors > 0). A guard metric.",
-            "metric": SCORING,
-            "tags": {"outcome": "error"},
-            "aggregation": "sum",
-            "operator": "gt",
-            "warning": 0,
-            "error": 0,
-            "critical": 0,
-            "window_minutes": 10,
-            "min_samples": 1,
-        }
-    )
-    register_default_rule(
-        {
-            "name": MOVEMENT_COUNT_RULE,
-            "description": "Published movements in the library (runbook: count drops below 8 → possible data loss).",
-            "metric": MOVEMENT_COUNT,
-            "aggregation": "min",
-            "operator": "lt",
-            "warning": FOUNDATIONAL_MINIMUM,
-            "error": FOUNDATIONAL_MINIMUM,
-            "critical": FOUNDATIONAL_MINIMUM,
-            "window_minutes": 15,
-            "min_samples": 1,
-        }
-    )

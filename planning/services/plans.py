@@ -24,13 +24,14 @@ from planning.engine.rules import plan_violations
 from planning.engine.scoring import score_plan
 from planning.models import PlanJob
 from planning.monitoring import record_plan, record_scoring
+from planning.ops import SCORING_FLAG
 from planning.selectors import planning_library
 from rollout.flags import evaluate
 
 logger = logging.getLogger(__name__)
 
 JOB_KIND = "planning.generate"
-SCORING_FLAG = "v1_planning_scoring"
+
 _override_logged = False
 
 

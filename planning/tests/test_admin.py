@@ -18,7 +18,7 @@ from core.jobs import job_run
 from planning.models import Movement, MovementAuditLog, MovementImportRun, PlanJob
 from planning.services.plans import plan_job_request
 from rollout import flags
-from rollout.models import AlertRule
+from rollout.monitoring.models import AlertRule
 
 FOUNDATIONAL = REPO / "planning" / "data" / "movements-foundational.json"
 pytestmark = pytest.mark.django_db

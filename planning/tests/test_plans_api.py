@@ -25,7 +25,7 @@ from planning.selectors import library_specs, score_distribution
 from planning.services import plans
 from planning.services.plans import plan_job_run, plan_request_from
 from rollout import flags
-from rollout.models import MetricMinute
+from rollout.monitoring.models import MetricMinute
 from rollout.monitoring.recorder import flush
 
 FOUNDATIONAL = REPO / "planning" / "data" / "movements-foundational.json"

@@ -74,12 +74,6 @@ PLATFORM_RULES: tuple[AlertRuleSpec, ...] = (
 )
 
 
-def register_default_rule(spec: dict[str, Any]) -> None:
-    """Let a feature app add a default rule (its own metrics); synced like the built-in ones, once, by name."""
-    if all(existing["name"] != spec["name"] for existing in DEFAULT_RULES):
-        DEFAULT_RULES.append(dict(spec))
-
-
 @transaction.atomic
 def monitoring_sync_defaults() -> list[str]:
     """Create the default channel and rules that do not exist yet (by name); never change existing ones."""
