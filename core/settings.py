@@ -113,6 +113,10 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     }
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5, minimum=1)
+    if not env_bool("DB_SYNCHRONOUS_COMMIT", True):
+        # For job workers: every job row is re-runnable (the sweeper re-queues a job whose finishing commit was
+        # lost in a crash), so they may skip the WAL flush per commit — ~7 ms each on a shared disk.
+        _db["OPTIONS"]["options"] = "-c synchronous_commit=off"
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
