@@ -39,5 +39,6 @@ urlpatterns = [
     path("api/admin/", include(rollout_urls.admin_urlpatterns)),
     path("api/", include("feedback.urls")),
     path("api/", include("training.urls")),
+    path("api/", include("planning.readiness.urls")),
     re_path(r"^api/(?P<path>.*)$", views.api_not_found, name="api-not-found"),
 ]
