@@ -7,9 +7,10 @@ from django.db.models.signals import post_migrate
 
 
 def _sync_rules(sender: Any, **kwargs: Any) -> None:
-    from planning.readiness.services import rules_sync_defaults
+    from planning.readiness.services import guard_rule_sync, rules_sync_defaults
 
     rules_sync_defaults()
+    guard_rule_sync()
 
 
 class ReadinessConfig(AppConfig):

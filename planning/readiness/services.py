@@ -19,6 +19,7 @@ from core.jobs import job_enqueue
 from core.models import User
 from planning.readiness import engine, selectors
 from planning.readiness.models import BaselineAssessment, CheckIn, Rule, TrainingSession
+from rollout.models import AlertRule
 from rollout.monitoring import record
 from training.models import Activity
 
@@ -278,4 +279,28 @@ def rules_sync_defaults() -> list[str]:
             created.append(spec["name"])
     if created:
         engine.invalidate()
+    return created
+
+
+GUARD_RULE: dict[str, Any] = {
+    "name": "Readiness prediction error",
+    "description": "Mean absolute error (quality points, 1–10) between predicted and reported session quality, "
+    "per source (personal / population / population_priors). A guard for the readiness_personal_model rollout.",
+    "metric": "readiness.quality_abs_error",
+    "group_by": ["source"],
+    "aggregation": "mean",
+    "operator": "gt",
+    "warning": 2.0,
+    "error": 2.5,
+    "critical": 3.0,
+    "window_minutes": 1440,
+    "interval_seconds": 300,
+    "min_samples": 20,
+    "recovery_minutes": 60,
+}
+
+
+def guard_rule_sync() -> bool:
+    """Create the guard's alert rule once (by name); ops own it afterwards."""
+    _, created = AlertRule.objects.get_or_create(name=GUARD_RULE["name"], defaults=dict(GUARD_RULE))
     return created

@@ -18,8 +18,9 @@ from planning.readiness import engine
 from planning.readiness.models import ModelOutput, PopulationModel, RefitRun, Rule
 from planning.readiness.refit import RefitAlreadyRunning, refit_start
 from planning.readiness.schedules import NIGHTLY_REFIT
-from planning.readiness.services import rule_save
+from planning.readiness.services import GUARD_RULE, rule_save
 from planning.readiness.tests.conftest import run_queued_jobs
+from rollout.models import AlertRule
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +128,8 @@ def test_engine_cache_logs_refresh_and_is_invalidated_on_rule_save(caplog: Any) 
     )
     again, _ = engine.cached_rules_and_population()
     assert len(again) == len(rules) + 1
+
+
+def test_prediction_error_metric_has_a_guard_rule() -> None:
+    rule = AlertRule.objects.get(name=GUARD_RULE["name"])
+    assert rule.metric == "readiness.quality_abs_error" and rule.aggregation == "mean"
