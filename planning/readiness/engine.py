@@ -42,6 +42,18 @@ TOKEN_KEY = "readiness:engine:token"
 TOKEN_CHECK_SECONDS = 1.0
 
 
+@dataclass(frozen=True, eq=False)
+class AthleteData:
+    """What the engine reads about one athlete: stored output, running means, load on ``day`` and history."""
+
+    version: int
+    day: date
+    output: selectors.StoredOutput | None
+    means: dict[str, float | None]
+    load: LoadState
+    history: selectors.History
+
+
 @dataclass
 class _Cache:
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -49,7 +61,7 @@ class _Cache:
     rules_at: float = 0.0
     population: selectors.Population | None = None
     priors_at: float = 0.0
-    outputs: dict[int, tuple[float, selectors.StoredOutput | None]] = field(default_factory=dict)
+    outputs: dict[int, tuple[float, AthleteData]] = field(default_factory=dict)
     token: Any = None
     token_checked: float = 0.0
 
@@ -130,20 +142,30 @@ def cached_rules_and_population() -> tuple[list[RuleSpec], selectors.Population]
         return _cache.rules, _cache.population
 
 
-def cached_output(athlete_id: int, version: int) -> selectors.StoredOutput | None:
+def cached_athlete(athlete_id: int, version: int, day: date) -> AthleteData:
+    """The athlete's data, cached for ``MODEL_CACHE_TTL_SECONDS`` per (model version, day); writes through the
+    services invalidate it (check-ins, completed sessions, posterior updates, refits)."""
     now = time.monotonic()
     with _cache.lock:
         hit = _cache.outputs.get(athlete_id)
         if (
             hit is not None
             and now - hit[0] <= settings.MODEL_CACHE_TTL_SECONDS
-            and (hit[1] is None or hit[1].version == version)
+            and hit[1].version == version
+            and hit[1].day == day
         ):
             return hit[1]
-    output = selectors.stored_output(athlete_id, version)
+    data = AthleteData(
+        version=version,
+        day=day,
+        output=selectors.stored_output(athlete_id, version),
+        means=selectors.checkin_means(athlete_id),
+        load=selectors.load_state(athlete_id, day),
+        history=selectors.recent_history(athlete_id),
+    )
     with _cache.lock:
-        _cache.outputs[athlete_id] = (now, output)
-    return output
+        _cache.outputs[athlete_id] = (now, data)
+    return data
 
 
 @dataclass(frozen=True, eq=False)
@@ -179,20 +201,20 @@ def feature_vector(
 def load_context(*, athlete: Any, checkin: CheckInValues, day: date) -> Context:
     """Load rules, priors, the athlete's output, running means, load and history (a few indexed queries)."""
     rules, population = cached_rules_and_population()
-    load = selectors.load_state(athlete.pk, day)
-    x, deviations = feature_vector(checkin, selectors.checkin_means(athlete.pk), load.tsb)
+    data = cached_athlete(athlete.pk, population.version, day)
+    x, deviations = feature_vector(checkin, data.means, data.load.tsb)
     return Context(
         athlete_id=athlete.pk,
         day=day,
         checkin=checkin,
         x=x,
         deviations=deviations,
-        load=load,
+        load=data.load,
         rules=rules,
         population=population,
-        output=cached_output(athlete.pk, population.version),
+        output=data.output,
         personal_enabled=is_feature_enabled(FLAG, athlete),
-        history=selectors.recent_history(athlete.pk),
+        history=data.history,
     )
 
 
@@ -266,7 +288,7 @@ def _num(value: float) -> float | None:
 def prediction_for_features(*, athlete: Any, x: np.ndarray) -> tuple[float, str]:
     """The quality the engine would predict for a session with features ``x`` (for the error metric)."""
     _, population = cached_rules_and_population()
-    ctx_output = cached_output(athlete.pk, population.version)
+    ctx_output = selectors.stored_output(athlete.pk, population.version)
     fake = Context(
         athlete.pk,
         timezone.localdate(),

@@ -55,7 +55,7 @@ class TrainingSession(models.Model):
     x_form = models.FloatField(default=0.0)
     in_model = models.BooleanField(default=False, help_text="completed with a quality: counted by the model")
     predicted_quality = models.FloatField(null=True, blank=True)
-    prediction_source = models.CharField(max_length=16, blank=True)
+    prediction_source = models.CharField(max_length=24, blank=True)
     model_stats_version = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -101,6 +101,7 @@ def _on_completed(session: TrainingSession, actor: User | None) -> None:
     assert session.session_quality is not None
     record("readiness.quality_abs_error", abs(predicted - session.session_quality), source=source)
     session.save()
+    engine.invalidate(athlete_id=session.athlete_id)
     job_enqueue(kind=UPDATE_JOB, params={"session_id": session.pk}, created_by=actor)
 
 
@@ -180,6 +181,7 @@ def checkin_create(
         pain_reported=pain_reported,
         pain_note=pain_note,
     )
+    engine.invalidate(athlete_id=athlete.pk)
     transaction.on_commit(lambda: engine.invalidate(athlete_id=athlete.pk))
     return checkin
 
