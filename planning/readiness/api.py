@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -54,7 +55,7 @@ def prepare_request(user: Any, data: Any) -> engine.Context:
 class GenerateView(APIView):
     """``POST``: the pre-session answer as one JSON document (the stream's events by name)."""
 
-    @extend_schema(request=CheckInInput)
+    @extend_schema(request=CheckInInput, responses={200: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         events = engine.answer(prepare_request(request.user, request.data))
         return Response({"events": [name for name, _ in events], **dict(events)})
@@ -187,6 +188,7 @@ class BaselineDetailView(APIView):
 class AthleteModelView(APIView):
     """``GET``: the athlete's model — phase, coefficients in plain words, sessions included, trained at."""
 
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request, athlete_id: int) -> Response:
         if not can_access_athlete(request.user, athlete_id):
             raise NotFoundError("athlete_not_found", f"Athlete {athlete_id} was not found.")
