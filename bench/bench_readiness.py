@@ -83,7 +83,8 @@ def _fill_sessions(athletes: int, per_athlete: int) -> list[int]:
                 session_rpe, notes, completed, completed_at, x_sleep, x_energy, x_stress, x_soreness, x_form, in_model,
                 prediction_source, created_at, updated_at)
             SELECT a, DATE '2025-01-01' + g, 'general', '', false,
-                LEAST(10, GREATEST(1, ROUND(5 + (a % 7) * 0.3 + 0.5 * s1 + 0.6 * s2 - 0.4 * s3 - 0.3 * s4 + 0.2 * s5
+                LEAST(10, GREATEST(1, ROUND(5 + (a % 7) * 0.3 + (0.3 + (a * 37 % 11) * 0.04) * s1
+                    + (0.4 + (a * 53 % 13) * 0.03) * s2 - 0.4 * s3 - 0.3 * s4 + 0.2 * s5
                     + (e - 0.5) * 2)))::int,
                 5, '', true, CURRENT_TIMESTAMP - INTERVAL '1 day', s1, s2, s3, s4, s5, true, '',
                 CURRENT_TIMESTAMP, CURRENT_TIMESTAMP

@@ -258,6 +258,9 @@ READINESS_LEARNING_SESSIONS = env_int("READINESS_LEARNING_SESSIONS", 10, minimum
 READINESS_PERSONALIZED_SESSIONS = env_int("READINESS_PERSONALIZED_SESSIONS", 30, minimum=2)
 READINESS_MIN_POPULATION_ATHLETES = env_int("READINESS_MIN_POPULATION_ATHLETES", 20, minimum=2)
 READINESS_REFIT_CHUNK_ATHLETES = env_int("READINESS_REFIT_CHUNK_ATHLETES", 2000, minimum=1)
+# EM cycles per nightly refit: a variance near zero makes EM crawl; the run stores `converged` and the next
+# night starts from this fit
+READINESS_EM_MAX_CYCLES = env_int("READINESS_EM_MAX_CYCLES", 50, minimum=1)
 
 # --- Observability --------------------------------------------------------------------------------------
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [] if PRODUCTION else ["127.0.0.1", "::1"])

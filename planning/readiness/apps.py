@@ -7,10 +7,10 @@ from django.db.models.signals import post_migrate
 
 
 def _sync_rules(sender: Any, **kwargs: Any) -> None:
-    from planning.readiness.services import guard_rule_sync, rules_sync_defaults
+    # imported here: services use models, which exist only once the app registry is ready
+    from planning.readiness.services import rules_sync_defaults
 
     rules_sync_defaults()
-    guard_rule_sync()
 
 
 class ReadinessConfig(AppConfig):
@@ -20,18 +20,15 @@ class ReadinessConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Imports here, not at the top: these modules define or use models, which only exist once the app
+        # registry is ready (the Django convention for AppConfig.ready).
         from core.demo import register_seeder
-        from planning.readiness import refit, schedules  # noqa: F401  (job handlers and the nightly beat entry)
-        from planning.readiness.demo import seed_readiness_demo
-        from rollout.registry import FlagSpec, register_flag
-
-        register_flag(
-            FlagSpec(
-                name="readiness_personal_model",
-                description="Predict session quality from the athlete's own model (off: population priors).",
-                default_on=False,
-                owner="readiness",
-            )
+        from planning.readiness import (
+            ops,  # noqa: F401  (registers the flag and the guard alert rule)
+            refit,  # noqa: F401  (registers the refit and posterior-update job handlers)
+            schedules,  # noqa: F401  (registers the nightly beat entry)
         )
+        from planning.readiness.demo import seed_readiness_demo
+
         register_seeder(60, "readiness", seed_readiness_demo)
         post_migrate.connect(_sync_rules, sender=self, dispatch_uid="readiness.sync_rules")

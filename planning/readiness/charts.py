@@ -48,9 +48,9 @@ def line_chart_svg(
     for k, (name, (colour, values)) in enumerate(series.items()):
         points = " ".join(f"{x_at(i):.1f},{y_at(v):.1f}" for i, v in enumerate(values) if v is not None)
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="1.8" points="{points}"/>')
-        for i, v in enumerate(values):
-            if v is not None:
-                parts.append(f'<circle cx="{x_at(i):.1f}" cy="{y_at(v):.1f}" r="2.2" fill="{colour}"/>')
+        for i, value in enumerate(values):
+            if value is not None:
+                parts.append(f'<circle cx="{x_at(i):.1f}" cy="{y_at(value):.1f}" r="2.2" fill="{colour}"/>')
         lx = LEFT + plot_w - 160
         parts.append(f'<rect x="{lx}" y="{TOP + 4 + 14 * k}" width="10" height="10" fill="{colour}"/>')
         parts.append(f'<text x="{lx + 14}" y="{TOP + 13 + 14 * k}">{name}</text>')

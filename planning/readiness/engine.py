@@ -23,6 +23,7 @@ from django.utils import timezone
 from planning.readiness import selectors
 from planning.readiness.model import PHASE_COLD_START, phase_for, predict
 from planning.readiness.models import Rule
+from planning.readiness.ops import PERSONAL_MODEL_FLAG
 from planning.readiness.priors import FEATURES, FORM_SCALE, PLAIN_WORDS, literature_parameters
 from planning.readiness.recommend import (
     CheckInValues,
@@ -37,7 +38,7 @@ from planning.readiness.recommend import (
 from rollout.flags import is_feature_enabled
 
 logger = logging.getLogger(__name__)
-FLAG = "readiness_personal_model"
+FLAG = PERSONAL_MODEL_FLAG
 TOKEN_KEY = "readiness:engine:token"
 TOKEN_CHECK_SECONDS = 1.0
 

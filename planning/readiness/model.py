@@ -80,9 +80,9 @@ def sufficient_stats(X: FloatArray, y: FloatArray, groups: Sequence[Hashable] | 
     for a in range(p):
         for b in range(a, p):
             xtx[:, a, b] = xtx[:, b, a] = np.bincount(index, weights=X[:, a] * X[:, b], minlength=J)
-    xty = np.stack([np.bincount(index, weights=X[:, a] * y, minlength=J) for a in range(p)], axis=1)
-    yty = np.bincount(index, weights=y * y, minlength=J)
-    n = np.bincount(index, minlength=J).astype(float)
+    xty = np.stack([np.bincount(index, weights=X[:, a] * y, minlength=J) for a in range(p)], axis=1).astype(np.float64)
+    yty = np.bincount(index, weights=y * y, minlength=J).astype(np.float64)
+    n = np.bincount(index, minlength=J).astype(np.float64)
     return AthleteStats(tuple(labels.tolist()), xtx, xty, yty, n)
 
 

@@ -180,7 +180,7 @@ def _refit_all(run: RefitRun, ctx: JobContext) -> dict[str, Any]:
     if qualified >= settings.READINESS_MIN_POPULATION_ATHLETES:
         previous = selectors.active_population()
         init = (previous.mu, previous.Sigma, previous.sigma2) if previous and previous.source == "fitted" else None
-        fit = fit_population_stats(stats, init=init)
+        fit = fit_population_stats(stats, init=init, max_iter=settings.READINESS_EM_MAX_CYCLES)
         mu, Sigma, sigma2 = fit.mu, fit.Sigma, fit.sigma2
         source, loglik, iterations, converged = PopulationModel.Source.FITTED, fit.loglik, fit.iterations, fit.converged
     else:

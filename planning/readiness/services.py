@@ -19,7 +19,7 @@ from core.jobs import job_enqueue
 from core.models import User
 from planning.readiness import engine, selectors
 from planning.readiness.models import BaselineAssessment, CheckIn, Rule, TrainingSession
-from rollout.models import AlertRule
+from planning.readiness.ops import ERROR_METRIC
 from rollout.monitoring import record
 from training.models import Activity
 
@@ -99,7 +99,7 @@ def _on_completed(session: TrainingSession, actor: User | None) -> None:
     session.predicted_quality = round(predicted, 3)
     session.prediction_source = source
     assert session.session_quality is not None
-    record("readiness.quality_abs_error", abs(predicted - session.session_quality), source=source)
+    record(ERROR_METRIC, abs(predicted - session.session_quality), source=source)
     session.save()
     engine.invalidate(athlete_id=session.athlete_id)
     job_enqueue(kind=UPDATE_JOB, params={"session_id": session.pk}, created_by=actor)
@@ -281,28 +281,4 @@ def rules_sync_defaults() -> list[str]:
             created.append(spec["name"])
     if created:
         engine.invalidate()
-    return created
-
-
-GUARD_RULE: dict[str, Any] = {
-    "name": "Readiness prediction error",
-    "description": "Mean absolute error (quality points, 1–10) between predicted and reported session quality, "
-    "per source (personal / population / population_priors). A guard for the readiness_personal_model rollout.",
-    "metric": "readiness.quality_abs_error",
-    "group_by": ["source"],
-    "aggregation": "mean",
-    "operator": "gt",
-    "warning": 2.0,
-    "error": 2.5,
-    "critical": 3.0,
-    "window_minutes": 1440,
-    "interval_seconds": 300,
-    "min_samples": 20,
-    "recovery_minutes": 60,
-}
-
-
-def guard_rule_sync() -> bool:
-    """Create the guard's alert rule once (by name); ops own it afterwards."""
-    _, created = AlertRule.objects.get_or_create(name=GUARD_RULE["name"], defaults=dict(GUARD_RULE))
     return created

@@ -16,11 +16,12 @@ from core.models import Job
 from core.schedules import schedules_sync
 from planning.readiness import engine
 from planning.readiness.models import ModelOutput, PopulationModel, RefitRun, Rule
+from planning.readiness.ops import ERROR_METRIC, GUARD_RULE_NAME
 from planning.readiness.refit import RefitAlreadyRunning, refit_start
 from planning.readiness.schedules import NIGHTLY_REFIT
-from planning.readiness.services import GUARD_RULE, rule_save
+from planning.readiness.services import rule_save
 from planning.readiness.tests.conftest import run_queued_jobs
-from rollout.models import AlertRule
+from rollout.monitoring.models import AlertRule
 
 pytestmark = pytest.mark.django_db
 
@@ -131,5 +132,5 @@ def test_engine_cache_logs_refresh_and_is_invalidated_on_rule_save(caplog: Any) 
 
 
 def test_prediction_error_metric_has_a_guard_rule() -> None:
-    rule = AlertRule.objects.get(name=GUARD_RULE["name"])
-    assert rule.metric == "readiness.quality_abs_error" and rule.aggregation == "mean"
+    rule = AlertRule.objects.get(name=GUARD_RULE_NAME)
+    assert rule.metric == ERROR_METRIC and rule.aggregation == "mean" and rule.group_by == ["source"]
