@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "rollout.monitoring.apps.MonitoringConfig",
     "training.apps.TrainingConfig",
     "planning.apps.PlanningConfig",
+    "planning.readiness.apps.ReadinessConfig",
     "feedback.apps.FeedbackConfig",
 ]
 
@@ -255,6 +256,18 @@ METRICS_RETENTION_DAYS = env_int("METRICS_RETENTION_DAYS", 90, minimum=1)
 # --- Feedback -------------------------------------------------------------------------------------------
 FEEDBACK_MAX_MESSAGE_CHARS = env_int("FEEDBACK_MAX_MESSAGE_CHARS", 5000, minimum=100)
 FEEDBACK_DUPLICATE_WINDOW_SECONDS = env_int("FEEDBACK_DUPLICATE_WINDOW_SECONDS", 600, minimum=0)
+
+# --- Readiness (the seed's cache TTLs; phase thresholds; refit sizing) -----------------------------------
+RULES_CACHE_TTL_SECONDS = env_int("RULES_CACHE_TTL_SECONDS", 300, minimum=0)
+PRIORS_CACHE_TTL_SECONDS = env_int("PRIORS_CACHE_TTL_SECONDS", 600, minimum=0)
+MODEL_CACHE_TTL_SECONDS = env_int("MODEL_CACHE_TTL_SECONDS", 1800, minimum=0)
+READINESS_LEARNING_SESSIONS = env_int("READINESS_LEARNING_SESSIONS", 10, minimum=1)
+READINESS_PERSONALIZED_SESSIONS = env_int("READINESS_PERSONALIZED_SESSIONS", 30, minimum=2)
+READINESS_MIN_POPULATION_ATHLETES = env_int("READINESS_MIN_POPULATION_ATHLETES", 20, minimum=2)
+READINESS_REFIT_CHUNK_ATHLETES = env_int("READINESS_REFIT_CHUNK_ATHLETES", 2000, minimum=1)
+# EM cycles per nightly refit: a variance near zero makes EM crawl; the run stores `converged` and the next
+# night starts from this fit
+READINESS_EM_MAX_CYCLES = env_int("READINESS_EM_MAX_CYCLES", 50, minimum=1)
 
 # --- Observability --------------------------------------------------------------------------------------
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [] if PRODUCTION else ["127.0.0.1", "::1"])

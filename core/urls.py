@@ -40,5 +40,6 @@ urlpatterns = [
     path("api/", include("feedback.urls")),
     path("api/", include("training.urls")),
     path("api/", include("planning.urls")),
+    path("api/", include("planning.readiness.urls")),
     re_path(r"^api/(?P<path>.*)$", views.api_not_found, name="api-not-found"),
 ]
