@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "waffle",
     "core.apps.CoreConfig",
     "rollout.apps.RolloutConfig",
+    "rollout.experiments.apps.ExperimentsConfig",
     "training.apps.TrainingConfig",
     "planning.apps.PlanningConfig",
     "feedback.apps.FeedbackConfig",

@@ -21,8 +21,10 @@ class FeedbackConfig(AppConfig):
         from core.demo import register_seeder
         from feedback import services  # noqa: F401  (registers the triage job handler)
         from feedback.demo import seed_feedback_demo
+        from feedback.experiment_metrics import register as register_experiment_metrics
 
         register_seeder(50, "feedback", seed_feedback_demo)
+        register_experiment_metrics()
         from django.db.models.signals import post_delete
 
         from core.schedules import ScheduleSpec, register_schedule

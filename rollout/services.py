@@ -308,3 +308,23 @@ def flag_record_change(
     if before == after:
         return None
     return _record(flag, before, after, actor=actor, source=source, reason=reason)
+
+
+@transaction.atomic
+def flag_create(
+    *,
+    name: str,
+    description: str = "",
+    changes: dict[str, Any] | None = None,
+    actor: User | None,
+    source: str,
+    reason: str,
+) -> Flag:
+    """Create a flag (off: no targeting) with optional targeting ``changes``, audited. An existing name → 409."""
+    clean = _validate(changes or {})
+    if Flag.objects.filter(name=name).exists():
+        raise ServiceError("flag_exists", f"A flag named {name!r} exists already.", status=409)
+    flag = Flag.objects.create(name=name, description=description)
+    _apply(flag, clean)
+    _record(flag, {}, flag_state(flag), actor=actor, source=source, reason=reason)
+    return flag

@@ -14,6 +14,7 @@ class TrainingConfig(AppConfig):
         from rollout.validation import require_task
         from training import recalculation  # noqa: F401  (registers the training.recalculate job handler)
         from training.demo import seed_training_demo
+        from training.experiment_metrics import register as register_experiment_metrics
 
         register_flag(
             FlagSpec(
@@ -24,4 +25,5 @@ class TrainingConfig(AppConfig):
             )
         )
         require_task("training.recalculate_help")
+        register_experiment_metrics()
         register_seeder(50, "training", seed_training_demo)

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class ExperimentsConfig(AppConfig):
+    name = "rollout.experiments"
+    label = "experiments"
+    verbose_name = "Experiments (A/B tests, shadow comparisons, deployments)"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from core.demo import register_seeder
+        from core.schedules import ScheduleSpec, register_schedule
+        from rollout.experiments import analysis  # noqa: F401  (registers the experiments.analyse job handler)
+        from rollout.experiments.demo import seed_experiments_demo
+
+        # After training (50) and feedback (50): the demo shadow comparison reads the demo activities.
+        register_seeder(60, "experiments", seed_experiments_demo)
+        register_schedule(
+            ScheduleSpec(
+                name="experiments: analyse running experiments",
+                task="experiments.analyse_running",
+                crontab={"minute": "7", "hour": "*"},
+                description="Queue one analysis job per running experiment (results stored with the time computed).",
+            )
+        )
