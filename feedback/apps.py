@@ -21,10 +21,12 @@ class FeedbackConfig(AppConfig):
         from core.demo import register_seeder
         from feedback import services  # noqa: F401  (registers the triage job handler)
         from feedback.demo import seed_feedback_demo
+        from feedback.deploy_section import register as register_deploy_section
         from feedback.experiment_metrics import register as register_experiment_metrics
 
         register_seeder(50, "feedback", seed_feedback_demo)
         register_experiment_metrics()
+        register_deploy_section()
         from django.db.models.signals import post_delete
 
         from core.schedules import ScheduleSpec, register_schedule
