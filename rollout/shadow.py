@@ -9,6 +9,9 @@ Two doors, for any calculation that returns a number:
 - ``shadow_compare(items, old=..., new=...)`` offline (the runbooks' ``trimp-comparison``): both methods on a
   set of items, summarised by ``summarise``: mean and percentiles of the relative difference, the share within
   5 %, and the items that differ most.
+
+Apps register named comparisons (``register_shadow_comparison``); ``rollout.experiments`` runs them as jobs
+and stores each run's summary (``ShadowRun``) for the admin.
 """
 
 from __future__ import annotations
@@ -116,6 +119,31 @@ def summarise(items: Iterable[ShadowItem], *, top: int = 10) -> ShadowSummary:
         share_within_5pct=float((np.abs(relatives) <= 0.05).mean()) if relatives.size else None,
         top=tuple(ranked[:top]),
     )
+
+
+@dataclass(frozen=True)
+class ShadowComparison:
+    """A comparison an app registers: ``run()`` returns the compared items (old = what users have now)."""
+
+    name: str
+    description: str
+    run: Callable[[], list[ShadowItem]]
+
+
+_COMPARISONS: dict[str, ShadowComparison] = {}
+
+
+def register_shadow_comparison(comparison: ShadowComparison) -> ShadowComparison:
+    _COMPARISONS[comparison.name] = comparison
+    return comparison
+
+
+def shadow_comparison(name: str) -> ShadowComparison | None:
+    return _COMPARISONS.get(name)
+
+
+def registered_shadow_comparisons() -> list[ShadowComparison]:
+    return [_COMPARISONS[name] for name in sorted(_COMPARISONS)]
 
 
 def _safe(func: Callable[[K], float | None], key: K) -> tuple[float | None, str]:

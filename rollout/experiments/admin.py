@@ -13,7 +13,7 @@ from core.errors import ServiceError
 from core.jobs import job_enqueue
 from rollout.experiments import charts, selectors
 from rollout.experiments.analysis import SRM_THRESHOLD
-from rollout.experiments.models import Deployment, Experiment, ExperimentMetric, ExperimentResult, Variant
+from rollout.experiments.models import Deployment, Experiment, ExperimentMetric, ExperimentResult, ShadowRun, Variant
 from rollout.experiments.services import experiment_start, experiment_stop
 
 VERDICT_COLOUR = {"ship": "#2e7d32", "do_not_ship": "#c62828", "keep_running": "#f9a825", "invalid": "#6a1b9a"}
@@ -177,6 +177,27 @@ class DeploymentAdmin(admin.ModelAdmin):
     list_select_related = ("actor",)
     raw_id_fields = ("actor",)
     readonly_fields = [f.name for f in Deployment._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(ShadowRun)
+class ShadowRunAdmin(admin.ModelAdmin):
+    list_display = ("name", "computed_at", "items", "compared", "failed", "mean_relative", "within_5pct")
+    list_filter = ("name",)
+    raw_id_fields = ("job",)
+    readonly_fields = [f.name for f in ShadowRun._meta.fields]
+
+    @admin.display(description="mean relative difference")
+    def mean_relative(self, obj: ShadowRun) -> str:
+        value = obj.summary.get("mean_relative_difference")
+        return "-" if value is None else f"{value:+.1%}"
+
+    @admin.display(description="within 5 %")
+    def within_5pct(self, obj: ShadowRun) -> str:
+        value = obj.summary.get("share_within_5pct")
+        return "-" if value is None else f"{value:.0%}"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -12,7 +12,10 @@ class ExperimentsConfig(AppConfig):
     def ready(self) -> None:
         from core.demo import register_seeder
         from core.schedules import ScheduleSpec, register_schedule
-        from rollout.experiments import analysis  # noqa: F401  (registers the experiments.analyse job handler)
+        from rollout.experiments import (  # noqa: F401  (register the experiments.analyse / .shadow job handlers)
+            analysis,
+            shadow_runs,
+        )
         from rollout.experiments.demo import seed_experiments_demo
 
         # After training (50) and feedback (50): the demo shadow comparison reads the demo activities.

@@ -141,6 +141,24 @@ class ExperimentResult(models.Model):
         return f"{self.experiment.key}: {self.verdict} at {self.computed_at:%Y-%m-%d %H:%M}"
 
 
+class ShadowRun(models.Model):
+    """One run of a registered shadow comparison (rollout.shadow): its summary and the items that differ most."""
+
+    name = models.CharField(max_length=100, db_index=True)
+    computed_at = models.DateTimeField()
+    items = models.PositiveIntegerField(default=0)
+    compared = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    summary = models.JSONField(default=dict)
+    job = models.OneToOneField("core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-computed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.computed_at:%Y-%m-%d %H:%M}"
+
+
 class Deployment(models.Model):
     """One run of ``manage.py deploy`` that changed something (or a rollback): the backup of the state before
     it (flags, experiments, alert rules, feedback categories) and what changed."""
