@@ -138,6 +138,15 @@ def cohens_d(mean_c: float, var_c: float, n_c: float, mean_t: float, var_t: floa
     return (mean_t - mean_c) / math.sqrt(pooled)
 
 
+def _power_at(ncp: float, dof: float, q: float) -> float:
+    """P(T_ν,δ > q) + P(T_ν,δ < −q) for the noncentral t with ``dof`` and ``ncp`` ≥ 0."""
+    upper = 1.0 - float(special.nctdtr(dof, ncp, q))
+    lower = float(special.nctdtr(dof, ncp, -q))
+    if not math.isfinite(lower):  # far lower tail of a large δ: nctdtr gives NaN where the value is ~0
+        lower = max(0.0, 1.0 - float(special.nctdtr(dof, -ncp, q)))
+    return min(max(upper + lower, 0.0), 1.0)
+
+
 def power_ttest(d: float, n_c: float, n_t: float, *, alpha: float = 0.05) -> float:
     """Exact two-sided power of the pooled two-sample t-test at effect size ``d`` with ``n_c`` and ``n_t``
     units (R's ``pwr.t2n.test``): with ``ν = n_c + n_t − 2``, ``q = t⁻¹(1 − α/2; ν)`` and the noncentrality
@@ -145,13 +154,8 @@ def power_ttest(d: float, n_c: float, n_t: float, *, alpha: float = 0.05) -> flo
     if n_c < 1 or n_t < 1 or n_c + n_t <= 2:
         return math.nan
     dof = n_c + n_t - 2.0
-    ncp = abs(d) / math.sqrt(1.0 / n_c + 1.0 / n_t)
     q = float(special.stdtrit(dof, 1.0 - alpha / 2.0))
-    upper = 1.0 - float(special.nctdtr(dof, ncp, q))
-    lower = float(special.nctdtr(dof, ncp, -q))
-    if not math.isfinite(lower):  # far lower tail of a large δ: nctdtr gives NaN where the value is ~0
-        lower = max(0.0, 1.0 - float(special.nctdtr(dof, -ncp, q)))
-    return min(max(upper + lower, 0.0), 1.0)
+    return _power_at(abs(d) / math.sqrt(1.0 / n_c + 1.0 / n_t), dof, q)
 
 
 def _normal_n(d: float, alpha: float, power: float, ratio: float) -> float:
@@ -185,11 +189,14 @@ def mde(n_c: float, n_t: float, *, alpha: float = 0.05, power: float = 0.8) -> f
     if not 0 < power < 1 or not 0 < alpha < 1:
         raise ValueError("need 0 < alpha < 1 and 0 < power < 1")
     scale = math.sqrt(1.0 / n_c + 1.0 / n_t)
-    z = float(special.ndtri(1.0 - alpha / 2.0)) + float(special.ndtri(power))
-    d0 = z * scale
-    d1 = d0 * 1.01
-    f0 = power_ttest(d0, n_c, n_t, alpha=alpha) - power
-    f1 = power_ttest(d1, n_c, n_t, alpha=alpha) - power
+    dof = n_c + n_t - 2.0
+    q = float(special.stdtrit(dof, 1.0 - alpha / 2.0))  # the same for every candidate d: computed once
+    # Solve in the noncentrality δ = d/scale; δ ≈ q + z_power is already close (the t is nearly normal there).
+    z_power = float(special.ndtri(power))
+    d0 = (q + z_power) * scale
+    d1 = d0 * 1.001
+    f0 = _power_at(d0 / scale, dof, q) - power
+    f1 = _power_at(d1 / scale, dof, q) - power
     for _ in range(50):
         if f1 == f0:
             break
@@ -197,7 +204,7 @@ def mde(n_c: float, n_t: float, *, alpha: float = 0.05, power: float = 0.8) -> f
         if d2 <= 0:
             d2 = d1 / 2.0
         d0, f0 = d1, f1
-        d1, f1 = d2, power_ttest(d2, n_c, n_t, alpha=alpha) - power
+        d1, f1 = d2, _power_at(d2 / scale, dof, q) - power
         if abs(d1 - d0) <= 1e-10 * d1:
             break
     return d1
