@@ -34,7 +34,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_SETTINGS_MODULE=core.settings $(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/mypy training/engine training/importers
+	$(BIN)/mypy training/engine training/importers rollout/stats.py
 
 bench: venv
 	$(BIN)/python bench/run.py --write docs/benchmarks.md

@@ -60,6 +60,7 @@ class MetricSource:
             self.queryset()
             .annotate(exp_user=F(self.user_field), exp_value=Cast(value, FloatField()), exp_at=F(self.time_field))
             .filter(exp_value__isnull=False)
+            .order_by()  # a model's default ordering would make the database sort rows it only aggregates
             .values("exp_user", "exp_value", "exp_at")
         )
 
