@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "waffle",
     "core.apps.CoreConfig",
     "rollout.apps.RolloutConfig",
+    "rollout.monitoring.apps.MonitoringConfig",
     "rollout.experiments.apps.ExperimentsConfig",
     "training.apps.TrainingConfig",
     "planning.apps.PlanningConfig",

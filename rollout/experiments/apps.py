@@ -10,6 +10,8 @@ class ExperimentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Imports here, not at the top: these modules define or use models, which only exist once the app
+        # registry is ready (the Django convention for AppConfig.ready).
         from core.demo import register_seeder
         from core.schedules import ScheduleSpec, register_schedule
         from rollout.experiments import (  # noqa: F401  (register the experiments.analyse / .shadow job handlers)

@@ -135,8 +135,9 @@ def experiment_create(
         raise ConflictError("experiment_exists", f"An experiment {key!r} exists already.")
     flag = Flag.objects.filter(name=flag_name or key).first()
     if flag is None:
-        flag = flag_create(
+        flag, _ = flag_create(
             name=flag_name or key,
+            changes={},
             description=f"Who takes part in experiment {key}.",
             actor=actor,
             source=source,

@@ -44,7 +44,7 @@ def test_a_failing_method_is_recorded_on_its_item() -> None:
 
 @pytest.mark.django_db
 def test_shadow_call_returns_what_the_flag_decides(make_user: Any) -> None:
-    flag_create(name="shadow_trimp", actor=None, source="command", reason="test")
+    flag_create(name="shadow_trimp", changes={}, actor=None, source="command", reason="test")
     calls: list[str] = []
 
     def current() -> float:

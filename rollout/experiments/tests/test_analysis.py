@@ -11,6 +11,7 @@ from django.utils import timezone
 from core.jobs import job_enqueue, job_run
 from rollout.experiments.analysis import experiment_analyse, metric_sums
 from rollout.experiments.models import Experiment, ExperimentResult, Exposure
+from rollout.experiments.registry import metric_source
 from rollout.experiments.services import MetricSpec, VariantSpec, experiment_create, experiment_start
 from rollout.experiments.testing import Arm, populate
 
@@ -96,8 +97,6 @@ def test_sql_sums_match_a_direct_computation() -> None:
     )
     # An event before a user's exposure does not count.
     early = Exposure.objects.filter(experiment=experiment).first()
-    from rollout.experiments.registry import metric_source
-
     source = metric_source("feedback.rating")
     assert source is not None and source.write_events is not None
     source.write_events([(early.user_id, 1.0, experiment.started_at - timedelta(hours=1))])

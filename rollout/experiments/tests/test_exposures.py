@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import mmh3
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -47,8 +48,6 @@ def _running(key: str = "trimp-method", weights: tuple[float, float] = (50.0, 50
 
 
 def test_variant_hash_is_unleash_normalized_value() -> None:
-    import mmh3
-
     arms = (("a", 500, {}), ("b", 1000, {}))
     for user_id in range(200):
         expected = mmh3.hash(f"exp:{user_id}", VARIANT_SEED, signed=False) % 1000 + 1
