@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "core.apps.CoreConfig",
     "rollout.apps.RolloutConfig",
     "rollout.monitoring.apps.MonitoringConfig",
+    "rollout.experiments.apps.ExperimentsConfig",
     "training.apps.TrainingConfig",
     "planning.apps.PlanningConfig",
     "planning.readiness.apps.ReadinessConfig",

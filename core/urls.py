@@ -37,6 +37,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/v1/", include(api_v1)),
     path("api/admin/", include(rollout_urls.admin_urlpatterns)),
+    path("api/admin/", include("rollout.experiments.urls")),
     path("api/", include("feedback.urls")),
     path("api/", include("training.urls")),
     path("api/", include("planning.urls")),
