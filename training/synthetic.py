@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import lfilter
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -70,6 +69,10 @@ def simulate_session(
     """One session of about ``duration_s`` seconds for an athlete with resting/max HR ``rest``/``max_hr``."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    # Imported here: scipy.signal costs ~2.5 s at import and this module is imported by the demo seeder's
+    # registration, i.e. by every manage.py command, while only seeding and benchmarks simulate sessions.
+    from scipy.signal import lfilter
+
     seconds = max(int(duration_s), 120)
     target = _target(kind, seconds, rng)
     k = 1.0 - math.exp(-1.0 / TAU_S)
