@@ -26,6 +26,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", views.home, name="home"),
+    path("coach/", include("training.coach_urls")),
     path("health", views.health, name="health"),
     path("metrics", views.metrics, name="metrics"),
     path("admin/monitoring/", admin.site.admin_view(monitoring_view), name="ops-monitoring"),

@@ -75,7 +75,9 @@ def rule_chart(rule: AlertRule, *, minutes: int = CHART_MINUTES, now: datetime |
         series=[
             Series("samples / min", [float(p["samples"]) for p in points], "#cfd8dc", axis="right", kind="bars"),
             Series(rule.aggregation, [p["value"] for p in points], "#1565c0", bridge_gaps=percentile, stroke=2.0),
-        ],
+        ]
+        if any(p["samples"] for p in points)
+        else [],  # nothing recorded: the empty state, not a row of zero bars
         thresholds=thresholds_of(rule, axis),
         empty_message="no data in the last hour",
     )
