@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Literal
 
-LEFT, RIGHT, TOP, BOTTOM = 64, 132, 30, 46
+LEFT, RIGHT, TOP, BOTTOM = 64, 132, 48, 46
+LEGEND_Y = 32  # the legend row, between the title and the plot
 GRID = "#e8e8e8"
 TEXT = "#444"
 
@@ -222,7 +223,7 @@ def line_chart(
     right: Axis | None = None,
     thresholds: Sequence[Threshold] = (),
     width: int = 760,
-    height: int = 260,
+    height: int = 280,
     empty_message: str = "no data",
     hover_labels: Sequence[str] | None = None,
 ) -> str:
@@ -285,18 +286,21 @@ def line_chart(
             f'stroke="{threshold.colour}" stroke-dasharray="6,4"/><text x="{LEFT + frame.plot_w - 4}" '
             f'y="{y - 3:.1f}" text-anchor="end" fill="{threshold.colour}">{escape(threshold.label)}</text></g>'
         )
-    for n, threshold in enumerate(above):
+    if above:  # named in the legend row, right-aligned: they would flatten the data if drawn to scale
+        notes = "".join(
+            f'<tspan fill="{t.colour}">{"  ·  " if n else ""}▲ {escape(t.label)}</tspan>' for n, t in enumerate(above)
+        )
         parts.append(
-            f'<text class="threshold threshold-above" x="{LEFT + frame.plot_w - 4}" y="{TOP + 12 + n * 13}" '
-            f'text-anchor="end" fill="{threshold.colour}">▲ {escape(threshold.label)} (above the chart)</text>'
+            f'<text class="threshold threshold-above" x="{LEFT + frame.plot_w}" y="{LEGEND_Y + 4}" '
+            f'text-anchor="end">{notes} (above the chart)</text>'
         )
 
     # the last value of each line, written at its end (right margin), and a legend under the title
     for n, item in enumerate(series):
         axis = right if item.axis == "right" and right is not None else left
-        legend_x = LEFT + 180 + n * 150
-        parts.append(f'<rect x="{legend_x}" y="8" width="12" height="4" fill="{item.colour}"/>')
-        parts.append(f'<text x="{legend_x + 16}" y="13" fill="#333">{escape(item.label)}</text>')
+        legend_x = LEFT + n * 130
+        parts.append(f'<rect x="{legend_x}" y="{LEGEND_Y}" width="12" height="5" fill="{item.colour}"/>')
+        parts.append(f'<text x="{legend_x + 16}" y="{LEGEND_Y + 5}" fill="#333">{escape(item.label)}</text>')
         last = next(
             ((i, v) for i, v in reversed(list(enumerate(item.values))) if v is not None and math.isfinite(v)), None
         )

@@ -29,7 +29,7 @@ def _chart(**overrides: object) -> str:
 
 def test_axes_units_and_time_labels() -> None:
     svg = _chart()
-    assert svg.startswith("<svg") and svg.endswith("</svg>") and 'viewBox="0 0 760 260"' in svg
+    assert svg.startswith("<svg") and svg.endswith("</svg>") and 'viewBox="0 0 760 280"' in svg
     assert 'class="axis axis-y"' in svg and 'class="axis axis-y2"' in svg and 'class="axis axis-x"' in svg
     labels = re.findall(r'class="axis-label"[^>]*>([^<]+)<', svg)
     assert labels == ["p95 of api.latency_ms per minute (ms)", "samples per minute", "time (UTC)"]
@@ -40,7 +40,7 @@ def test_axes_units_and_time_labels() -> None:
 def test_thresholds_hover_and_last_value() -> None:
     svg = _chart()
     assert 'class="threshold"' in svg and "warning &gt; 90 ms" in svg
-    assert "▲ critical &gt; 2000 ms (above the chart)" in svg  # does not flatten the data
+    assert "▲ critical &gt; 2000 ms</tspan> (above the chart)" in svg  # does not flatten the data
     assert svg.count('class="hover"') == 60
     assert "<title>10:58\nsamples / min: 3\np95: 98 ms</title>" in svg
     assert "<title>10:59\nsamples / min: 4\np95: —</title>" in svg  # a missing minute says so
