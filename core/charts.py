@@ -146,7 +146,7 @@ def _value_axis(
             f'fill="{TEXT}">{escape(axis.label)}</text>'
         )
     else:
-        label_x = x_line + 46
+        label_x = x_line + 44
         parts.append(
             f'<text class="axis-label" transform="translate({label_x} {middle:.0f}) rotate(90)" '
             f'text-anchor="middle" fill="{TEXT}">{escape(axis.label)}</text>'
@@ -296,6 +296,7 @@ def line_chart(
         )
 
     # the last value of each line, written at its end (right margin), and a legend under the title
+    ends: list[tuple[float, str, str]] = []
     for n, item in enumerate(series):
         axis = right if item.axis == "right" and right is not None else left
         legend_x = LEFT + n * 130
@@ -307,11 +308,13 @@ def line_chart(
         if last is None or item.kind == "bars":
             continue
         scale = y_right if item.axis == "right" and y_right is not None else y_left
-        label_x = LEFT + frame.plot_w + (58 if right is not None else 6)
-        parts.append(
-            f'<text class="last-value" x="{label_x}" y="{scale(float(last[1])) + 4:.1f}" fill="{item.colour}">'
-            f"{escape(format_value(float(last[1]), axis))}</text>"
-        )
+        ends.append((scale(float(last[1])) + 4, format_value(float(last[1]), axis), item.colour))
+    label_x = LEFT + frame.plot_w + (64 if right is not None else 6)
+    previous_y = -math.inf
+    for y, text, colour in sorted(ends):
+        y = max(y, previous_y + 12)  # labels of lines ending close together do not overprint
+        previous_y = y
+        parts.append(f'<text class="last-value" x="{label_x}" y="{y:.1f}" fill="{colour}">{escape(text)}</text>')
 
     # hover: one transparent column per x position whose tooltip lists every series' value there
     tips = hover_labels or x_labels

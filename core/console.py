@@ -55,6 +55,8 @@ def _ordered_app_list(site: admin.AdminSite) -> Any:
 
 def console_setup(site: admin.AdminSite = admin.site) -> None:
     site.site_url = "/"  # the landing page: ops console, coach console, API docs, health
+    # the app list is on the index; beside the wide ops tables and charts it only took their room
+    site.enable_nav_sidebar = False
     for app_label, model_name in SUPERUSER_ONLY:
         try:
             model = apps.get_model(app_label, model_name)

@@ -130,6 +130,10 @@ class FeedbackAdmin(admin.ModelAdmin):
     action_form = TriageActionForm
     actions = ["assign"]
     date_hierarchy = "created_at"
+
+    class Media:
+        css = {"all": ["feedback/triage.css"]}
+
     fieldsets = [
         ("Message", {"fields": ["message_text", "type", "user", "rating", "created_at", "sla"]}),
         ("Triage (editable; every change is kept in the history below)", {"fields": [*TRIAGE_FIELDS, "note"]}),
@@ -146,6 +150,13 @@ class FeedbackAdmin(admin.ModelAdmin):
             },
         ),
     ]
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "assignee" and field is not None:  # a choice among staff, not a user editor
+            for flag in ("can_add_related", "can_change_related", "can_delete_related", "can_view_related"):
+                setattr(field.widget, flag, False)
+        return field
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         editable = {*TRIAGE_FIELDS, "note"} if self.has_change_permission(request, obj) else set()

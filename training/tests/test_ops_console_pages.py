@@ -51,18 +51,24 @@ def test_every_athlete_is_reachable_from_the_trimp_page(
     assert "1 athlete(s) match" in found
 
 
-def test_dry_run_report_is_a_table(admin_client: Client, make_user: Any, profile_for: Any, history: Any) -> None:
+def test_dry_run_report_is_a_table(
+    admin_client: Client, make_user: Any, profile_for: Any, history: Any, flag_for: Any
+) -> None:
     athlete = make_user("athlete")
     profile_for(athlete, date(2000, 1, 1))
     history(athlete, 6, start=date.today() - timedelta(days=8))
-    from training.services import trimp_settings_update
-
-    trimp_settings_update(actor=None, changes={"max_gap_s": 5.0}, reason="test")
+    flag_for("regular")  # what would the stream method change for everyone?
     job = recalculation_start(actor=None, dry_run=True, reason="what if", send=False)
     assert job_run(job.pk) is not None
     html = admin_client.get(f"/admin/trimp-settings/recalculations/{job.pk}/").content.decode()
     assert 'id="report-movers"' in html and 'id="report-distribution"' in html
-    assert "dry run: nothing was written" in html and "{&quot;" not in html and '{"' not in html
+    assert html.count('href="/admin/training/activity/') >= 6  # six movers, each linked
+    assert (
+        "average_hr→stream" in html
+        and "dry run: nothing was written" in html
+        and "{&quot;" not in html
+        and '{"' not in html
+    )
     trimp_page = admin_client.get("/admin/trimp-settings").content.decode()
     assert f"/admin/trimp-settings/recalculations/{job.pk}/" in trimp_page
 
