@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Literal
 
-LEFT, RIGHT, TOP, BOTTOM = 64, 132, 48, 46
+LEFT, RIGHT, TOP, BOTTOM = 64, 132, 48, 54
 LEGEND_Y = 32  # the legend row, between the title and the plot
 GRID = "#e8e8e8"
 TEXT = "#444"
@@ -79,7 +79,7 @@ def format_value(value: float, axis: Axis | None = None) -> str:
     if axis is not None and axis.percent:
         value *= 100.0
     magnitude = abs(value)
-    if magnitude >= 100 or value == int(value):
+    if magnitude >= 100 or abs(value - round(value)) < 1e-9 * max(1.0, magnitude):
         text = f"{value:,.0f}"
     elif magnitude >= 10:
         text = f"{value:.1f}"
@@ -168,7 +168,8 @@ def _x_axis(frame: _Frame, x_labels: Sequence[str], x_axis_label: str) -> list[s
             f"{escape(x_labels[index])}</text>"
         )
     parts.append(
-        f'<text class="axis-label" x="{LEFT + frame.plot_w / 2:.0f}" y="{frame.height - 6}" text-anchor="middle" '
+        f'<text class="axis-label" x="{LEFT + frame.plot_w / 2:.0f}" y="{TOP + frame.plot_h + 32}" '
+        'text-anchor="middle" '
         f'fill="{TEXT}">{escape(x_axis_label)}</text>'
     )
     parts.append("</g>")
@@ -279,20 +280,24 @@ def line_chart(
         else:
             parts += _line(frame, item, scale)
 
-    for threshold in drawn:
+    label_floor = math.inf
+    for threshold in sorted(drawn, key=lambda t: -t.value):  # top line first; labels pushed apart going down
         y = y_left(threshold.value)
+        label_y = max(y - 3, TOP + 10)
+        if label_y > label_floor - 11:
+            label_y = label_floor - 11 if label_floor - 11 > TOP + 4 else label_floor + 11
+        label_floor = label_y
         parts.append(
             f'<g class="threshold"><line x1="{LEFT}" x2="{LEFT + frame.plot_w}" y1="{y:.1f}" y2="{y:.1f}" '
             f'stroke="{threshold.colour}" stroke-dasharray="6,4"/><text x="{LEFT + frame.plot_w - 4}" '
-            f'y="{y - 3:.1f}" text-anchor="end" fill="{threshold.colour}">{escape(threshold.label)}</text></g>'
+            f'y="{label_y:.1f}" text-anchor="end" fill="{threshold.colour}">{escape(threshold.label)}</text></g>'
         )
-    if above:  # named in the legend row, right-aligned: they would flatten the data if drawn to scale
+    if above:  # named under the chart: drawn to scale they would flatten the data
         notes = "".join(
             f'<tspan fill="{t.colour}">{"  ·  " if n else ""}▲ {escape(t.label)}</tspan>' for n, t in enumerate(above)
         )
         parts.append(
-            f'<text class="threshold threshold-above" x="{LEFT + frame.plot_w}" y="{LEGEND_Y + 4}" '
-            f'text-anchor="end">{notes} (above the chart)</text>'
+            f'<text class="threshold threshold-above" x="{LEFT}" y="{height - 4}">Above the chart: {notes}</text>'
         )
 
     # the last value of each line, written at its end (right margin), and a legend under the title

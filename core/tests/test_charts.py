@@ -40,7 +40,7 @@ def test_axes_units_and_time_labels() -> None:
 def test_thresholds_hover_and_last_value() -> None:
     svg = _chart()
     assert 'class="threshold"' in svg and "warning &gt; 90 ms" in svg
-    assert "▲ critical &gt; 2000 ms</tspan> (above the chart)" in svg  # does not flatten the data
+    assert "Above the chart: <tspan" in svg and "▲ critical &gt; 2000 ms</tspan>" in svg  # not flattening the data
     assert svg.count('class="hover"') == 60
     assert "<title>10:58\nsamples / min: 3\np95: 98 ms</title>" in svg
     assert "<title>10:59\nsamples / min: 4\np95: —</title>" in svg  # a missing minute says so
@@ -67,4 +67,4 @@ def test_text_is_escaped() -> None:
 def test_format_value() -> None:
     assert format_value(0.0512, Axis("share", percent=True)) == "5.12%"
     assert format_value(1234.5, Axis("ms", unit="ms")) == "1,234 ms"  # banker's rounding of .5
-    assert format_value(3.7e-69) == "3.7e-69"  # the helper never hides a value: callers round for display
+    assert format_value(3.7e-69) == "0" and format_value(0.6, Axis("", percent=True)) == "60%"  # display values
