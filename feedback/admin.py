@@ -28,6 +28,7 @@ from feedback.models import (
     Team,
 )
 from feedback.selectors import filtered
+from rollout.models import Flag
 
 
 def _staff() -> QuerySet[User]:
@@ -67,8 +68,6 @@ class FlagFilter(admin.SimpleListFilter):
     parameter_name = "flag"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        from rollout.models import Flag
-
         return [(name, name) for name in Flag.objects.order_by("name").values_list("name", flat=True)]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Feedback]) -> QuerySet[Feedback]:

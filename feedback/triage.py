@@ -284,6 +284,7 @@ COMPLAINT_SHIFT = 0.5
 
 @lru_cache(maxsize=1)
 def _analyzer():  # type: ignore[no-untyped-def]
+    # Not at the top: VADER loads its lexicon on import (~0.3 s); only triage needs it.
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     analyzer = SentimentIntensityAnalyzer()

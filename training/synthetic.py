@@ -67,11 +67,14 @@ def simulate_session(
     duration_s: int = 3600,
 ) -> Session:
     """One session of about ``duration_s`` seconds for an athlete with resting/max HR ``rest``/``max_hr``."""
+    # Not at the top: scipy.signal costs ~1.5 s of CPU to import and this module is imported by the demo
+    # seeder in every Django process; only generating a session needs it.
+    from scipy.signal import lfilter
+
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
     # Imported here: scipy.signal costs ~2.5 s at import and this module is imported by the demo seeder's
     # registration, i.e. by every manage.py command, while only seeding and benchmarks simulate sessions.
-    from scipy.signal import lfilter
 
     seconds = max(int(duration_s), 120)
     target = _target(kind, seconds, rng)

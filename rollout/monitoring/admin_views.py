@@ -19,8 +19,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from core.charts import SEVERITY_COLOURS, Axis, Series, Threshold, format_value, line_chart
 from rollout.flags import flag_is_on
-from rollout.models import AlertRule
 from rollout.monitoring import selectors
+from rollout.monitoring.models import AlertRule
 
 CHART_MINUTES = 60
 SYMBOLS = {"gt": ">", "gte": "≥", "lt": "<", "lte": "≤"}

@@ -68,8 +68,8 @@ def exponential_load(loads: npt.ArrayLike, time_constant_days: float, seed: floa
     k = decay_factor(time_constant_days)
     if values.size == 0:
         return values.copy()
-    # Imported here, not at the top: scipy.signal takes ~2.5 s to import and every manage.py command imports
-    # this module through the models (the time constants), while only the load series need the filter.
+    # Not at the top: importing scipy.signal costs ~1.5 s of CPU, paid by every Django process (web, worker,
+    # test run) at start-up otherwise; only the load-series path needs it.
     from scipy.signal import lfilter
 
     # Direct form II transposed: y[n] = k*x[n] + z[n-1], z[n] = (1-k)*y[n]; z[-1] = (1-k)*seed.

@@ -14,9 +14,9 @@ from django.test import Client
 from django.utils import timezone
 
 from core.jobs import job_run
-from rollout.models import Alert, AlertRule
 from rollout.monitoring import flush, record_at
 from rollout.monitoring.evaluation import rules_evaluate
+from rollout.monitoring.models import Alert, AlertRule
 from training.recalculation import recalculation_start
 
 pytestmark = pytest.mark.django_db
@@ -88,7 +88,7 @@ def open_alert() -> Alert:
 
 
 def test_acknowledging_an_alert_asks_for_a_reason(admin_client: Client, open_alert: Alert) -> None:
-    url = "/admin/rollout/alert/"
+    url = "/admin/monitoring/alert/"
     response = admin_client.post(url, {"action": "acknowledge", "_selected_action": [open_alert.pk]}, follow=True)
     assert [m.level_tag for m in get_messages(response.wsgi_request)] == ["error"]
     open_alert.refresh_from_db()

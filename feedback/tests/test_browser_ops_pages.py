@@ -4,8 +4,9 @@ for review."""
 
 from __future__ import annotations
 
+import json
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,14 @@ from django.utils import timezone
 from core.jobs import job_run
 from core.models import CoachAthlete
 from feedback.services import feedback_submit, feedback_triage
+from rollout import flags
 from rollout.monitoring import flush, record_at
+from rollout.services import flag_toggle
+from training.models import HeartRateProfile
 from training.recalculation import recalculation_start
+from training.scoring import FLAG_NAME
+from training.services import activity_import
+from training.tests.conftest import steady_stream, stream_json
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
@@ -49,14 +56,29 @@ def _metrics() -> None:
     flush()
 
 
+def _history(athlete: Any, days: int) -> None:
+    """``days`` daily one-hour sessions of varying intensity, imported through the real service."""
+    first = date.today() - timedelta(days=days + 5)
+    for n in range(days):
+        times, hrs = steady_stream(45 + n % 4 * 10, 125 + n % 5 * 8, seed=n)
+        activity_import(
+            actor=athlete,
+            athlete=athlete,
+            data=json.dumps(stream_json(times, hrs)).encode(),
+            filename="streams.json",
+            start=datetime.combine(first + timedelta(days=n), time(7, 0), tzinfo=UTC),
+            external_id=f"browser:{athlete.pk}:{n}",
+        )
+
+
 @pytest.fixture
-def world(make_user: Any, profile_for: Any, history: Any, flag_for: Any) -> dict[str, Any]:
+def world(make_user: Any) -> dict[str, Any]:
     make_user("staff", staff=True, is_superuser=True, username="ops")
     coach = make_user("coach", username="coach1")
     runners = [make_user("athlete", username=f"runner{n}") for n in range(3)]
     for runner in runners[:2]:
-        profile_for(runner, date(2000, 1, 1))
-        history(runner, 40, start=date.today() - timedelta(days=45))
+        HeartRateProfile.objects.create(athlete=runner, effective_from=date(2000, 1, 1), resting_hr=50, max_hr=190)
+        _history(runner, 40)
     for runner in runners:
         CoachAthlete.objects.create(coach=coach, athlete=runner)
     for feedback_type, message, rating in MESSAGES:
@@ -64,7 +86,9 @@ def world(make_user: Any, profile_for: Any, history: Any, flag_for: Any) -> dict
             user=runners[0], type=feedback_type, message=message, rating=rating, queue_triage=False
         )
         feedback_triage(feedback_id=item.pk)
-    flag_for("regular")  # what would the stream method change for everyone?
+    # what would the stream method change for everyone?
+    flag_toggle(name=FLAG_NAME, enabled=True, user_type="regular", actor=None, source="api", reason="what if")
+    flags.invalidate_local()
     job = recalculation_start(actor=None, dry_run=True, reason="stream method for everyone", send=False)
     job_run(job.pk)
     _metrics()
