@@ -37,6 +37,7 @@ class Axis:
     unit: str = ""
     include_zero: bool = True
     percent: bool = False  # values are shares 0..1 shown as %
+    domain: tuple[float, float] | None = None  # a fixed scale (e.g. ratings 1..5), widened only by outliers
 
 
 @dataclass(frozen=True)
@@ -254,7 +255,9 @@ def line_chart(
     for threshold in thresholds:
         # a threshold far above the data would flatten it: name it at the top edge instead of scaling to it
         (drawn if threshold.value <= max(data_high, 1e-12) * 1.6 or not left_values else above).append(threshold)
-    low, high, step = _range(left_values + [t.value for t in drawn] or [0.0, 1.0], left.include_zero)
+    low, high, step = _range(
+        left_values + [t.value for t in drawn] + list(left.domain or ()) or [0.0, 1.0], left.include_zero
+    )
     y_left = _Scale(low, high, frame.plot_h)
     parts += _value_axis(frame, left, low, high, step, "left")
     y_right: _Scale | None = None

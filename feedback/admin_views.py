@@ -52,7 +52,7 @@ def satisfaction_chart(weeks: list[dict[str, Any]]) -> SafeString:
         x_labels=[str(w["week"]) for w in weeks],
         hover_labels=[f"week of {w['week']} ({w['ratings']} ratings)" for w in weeks],
         x_axis_label="week (starting Monday)",
-        left=Axis("mean rating (1–5)", include_zero=False),
+        left=Axis("mean rating (1–5)", include_zero=False, domain=(1.0, 5.0)),
         series=[Series("mean rating", [w["mean"] for w in weeks], "#1565c0", bridge_gaps=True, stroke=2.0)],
         thresholds=[Threshold(3.0, "neutral 3", "#9e9e9e")],
         width=620,
