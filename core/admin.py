@@ -9,11 +9,13 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from core.console import console_setup
 from core.jobs import job_cancel, jobs_sweep
 from core.models import CoachAthlete, Job, User
 
 admin.site.site_header = "Stamina ops console"
 admin.site.site_title = "Stamina"
+console_setup(admin.site)
 
 
 class CoachLinkInline(admin.TabularInline):

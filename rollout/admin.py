@@ -396,11 +396,20 @@ class AlertAdmin(admin.ModelAdmin):
 
     @admin.action(description="Acknowledge selected open alerts", permissions=["change"])
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
+        reason = request.POST.get("reason", "").strip()
+        if not reason:  # an acknowledgement tells the next person who looks why nobody acts: it needs one
+            message = "Type a reason to acknowledge (who is on it, or why it can wait)."
+            self.message_user(request, message, messages.ERROR)
+            return
+        open_alerts = queryset.filter(status="open")
+        if not open_alerts.exists():
+            self.message_user(request, "None of the selected alerts is open.", messages.WARNING)
+            return
         done = 0
-        for alert in queryset.filter(status="open"):
-            alerts_service.alert_acknowledge(alert_id=alert.pk, actor=request.user, note=request.POST.get("reason", ""))  # type: ignore[arg-type]
+        for alert in open_alerts:
+            alerts_service.alert_acknowledge(alert_id=alert.pk, actor=request.user, note=reason)  # type: ignore[arg-type]
             done += 1
-        self.message_user(request, f"Acknowledged {done} alert(s).")
+        self.message_user(request, f"Acknowledged {done} alert(s): {reason}")
 
     @admin.action(description="Resolve selected alerts", permissions=["change"])
     def resolve(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:

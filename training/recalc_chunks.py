@@ -49,6 +49,7 @@ READ_FIELDS = (
     "trimp_error_code",
     "trimp_error",
     "trimp_details",
+    "hr_profile_backfilled",
     "stream__data",
 )
 
@@ -111,7 +112,7 @@ def delta_bucket(old: float | None, new: float | None) -> str:
 
 def _stored(row: tuple[Any, ...]) -> tuple[Any, ...]:
     # Same order as Scored.comparable(): trimp .. details.
-    return row[5:16]
+    return row[5:17]
 
 
 @dataclass
@@ -159,7 +160,7 @@ def chunk_compute(
     days: set[tuple[int, date]] = set()
     for row in rows:
         activity_id, athlete_id, local_date, timer_seconds, average_hr = row[:5]
-        blob = row[16]
+        blob = row[17]
         times = hrs = None
         scored: Scored | None = None
         if blob is not None:
