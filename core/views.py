@@ -15,10 +15,12 @@ from rest_framework import generics, mixins, status, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from core.api.authentication import token_create
 from core.api.exceptions import error_response
+from core.api.throttling import LoginUsernameRateThrottle
 from core.health import health_report
 from core.models import Job, User
 from core.permissions import OwnedQuerysetMixin, is_staff_user
@@ -66,7 +68,8 @@ class TokenView(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
-    throttle_scope = "login"
+    throttle_scope = "login"  # per address (``login``) and per target username (``login_username``)
+    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, LoginUsernameRateThrottle]
 
     @extend_schema(request=TokenRequestSerializer, responses={201: TokenResponseSerializer})
     def post(self, request: Request) -> Response:

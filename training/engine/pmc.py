@@ -107,7 +107,8 @@ def compute_pmc(
 ) -> PMCSeries:
     """CTL, ATL, TSB, ACWR, monotony and strain for consecutive daily ``loads`` (oldest first).
 
-    Raises ``ValueError`` for a non-finite or negative load, non-finite seeds or non-positive time constants.
+    Raises ``ValueError`` for a non-finite or negative load, non-finite seeds, non-positive time constants, or
+    loads so large that the averages overflow (never returns a non-finite CTL/ATL).
     """
     values = _as_loads(loads)
     for name, seed in (("ctl_seed", ctl_seed), ("atl_seed", atl_seed)):
@@ -121,6 +122,8 @@ def compute_pmc(
         np.subtract(ctl[:-1], atl[:-1], out=tsb[1:])
     acwr = np.full(values.size, np.nan)
     np.divide(atl, ctl, out=acwr, where=ctl >= ACWR_MIN_CTL)
+    if not (np.isfinite(ctl).all() and np.isfinite(atl).all()):
+        raise ValueError("fitness/fatigue overflowed: the daily loads are out of range")
     monotony, strain = foster_monotony(values)
     return PMCSeries(
         loads=values,
