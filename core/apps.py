@@ -6,9 +6,12 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
-def _sync_schedules(sender: AppConfig, **kwargs: Any) -> None:
+def _sync_schedules(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
+    from core.migration_state import app_tables_present
     from core.schedules import schedules_sync
 
+    if not (app_tables_present("django_celery_beat", using) and app_tables_present("core", using)):
+        return  # an app was just migrated to zero
     schedules_sync()
 
 
@@ -18,7 +21,9 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from core import jobs, tasks  # noqa: F401  (register handlers and tasks)
+        from core import jobs, tasks, token_revocation  # noqa: F401  (register handlers and tasks)
+
+        token_revocation.connect()
 
         # After `migrate` the beat schedules exist without a separate step; `setup_schedules` does the same.
         post_migrate.connect(_sync_schedules, sender=self, dispatch_uid="core.sync_schedules")

@@ -22,6 +22,7 @@ from core.api.authentication import token_create
 from core.api.exceptions import error_response
 from core.api.throttling import LoginUsernameRateThrottle
 from core.health import health_report
+from core.jobs import internal_kinds
 from core.models import Job, User
 from core.permissions import OwnedQuerysetMixin, is_staff_user
 from core.serializers import JobSerializer, TokenRequestSerializer, TokenResponseSerializer, UserSerializer
@@ -121,4 +122,5 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         queryset = super().get_queryset()
         if is_staff_user(self.request.user):
             return queryset
-        return queryset.filter(created_by=self.request.user)  # your own jobs, even for a coach
+        # your own jobs, even for a coach; not the system's bookkeeping done on your behalf (feedback triage)
+        return queryset.filter(created_by=self.request.user).exclude(kind__in=internal_kinds())

@@ -6,10 +6,13 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
-def _sync_defaults(sender: AppConfig, **kwargs: Any) -> None:
+def _sync_defaults(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
+    from core.migration_state import app_tables_present
     from rollout.monitoring.defaults import monitoring_sync_defaults
     from rollout.services import flags_sync_registered
 
+    if not app_tables_present("rollout", using):  # `migrate rollout zero` just dropped them
+        return
     flags_sync_registered()
     monitoring_sync_defaults()
 
