@@ -10,6 +10,7 @@ import hashlib
 import logging
 from typing import Any
 
+from rest_framework.exceptions import APIException
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
 from core.client_address import client_address
@@ -21,6 +22,8 @@ class _CacheSafeMixin:
     def allow_request(self, request: Any, view: Any) -> bool:
         try:
             return super().allow_request(request, view)  # type: ignore[misc]
+        except APIException:
+            raise  # e.g. a malformed body read by a throttle keyed on it: the client's error, not the cache's
         except Exception:
             logger.warning("throttle cache unavailable; allowing the request", exc_info=True)
             return True
