@@ -85,8 +85,7 @@ def test_damaged_fit_bytes_give_trimp_001_or_a_sensible_activity(flips: list[tup
 
 def _tcx(points: list[tuple[str, str]], lap_seconds: str, start: str) -> bytes:
     track = "".join(
-        f"<Trackpoint><Time>{t}</Time><HeartRateBpm><Value>{hr}</Value></HeartRateBpm></Trackpoint>"
-        for t, hr in points
+        f"<Trackpoint><Time>{t}</Time><HeartRateBpm><Value>{hr}</Value></HeartRateBpm></Trackpoint>" for t, hr in points
     )
     return (
         '<?xml version="1.0"?><TrainingCenterDatabase><Activities><Activity Sport="Running">'
