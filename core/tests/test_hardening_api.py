@@ -138,9 +138,7 @@ def test_behind_a_trusted_proxy_the_client_is_the_forwarded_address(make_user: A
     ]
     assert set(statuses) == {401}
     # one client through the proxy, spoofing the left part: one bucket
-    same = [
-        _guess(client, f"name{i}", forwarded=f"9.9.9.{i}, 203.0.113.200", remote="10.1.1.1") for i in range(12)
-    ]
+    same = [_guess(client, f"name{i}", forwarded=f"9.9.9.{i}, 203.0.113.200", remote="10.1.1.1") for i in range(12)]
     assert same == [401] * 10 + [429] * 2
 
 
