@@ -7,6 +7,7 @@ from django.db.models.signals import post_migrate
 
 
 def _sync_schedules(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
+    # imported when the signal fires: models and schedules need the app registry, which is not ready at import
     from core.migration_state import app_tables_present
     from core.schedules import schedules_sync
 

@@ -14,6 +14,8 @@ import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
+from knox.models import AuthToken
+from knox.settings import CONSTANTS
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -85,7 +87,4 @@ def test_operation_conforms_to_its_schema(label: str, role: str, tokens: dict[st
 
 
 def _user_of(token: str) -> Any:
-    from knox.models import AuthToken
-    from knox.settings import CONSTANTS
-
     return AuthToken.objects.get(token_key=token[: CONSTANTS.TOKEN_KEY_LENGTH]).user

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from conftest import REPO, free_port
 
@@ -189,8 +190,6 @@ def test_an_authenticated_body_over_the_upload_limit_is_refused_before_it_is_rea
 
 
 def _get(server: Server, path: str, headers: dict[str, str] | None = None, body: bytes | None = None) -> Any:
-    import requests
-
     method = "POST" if body is not None else "GET"
     started = time.monotonic()
     response = requests.request(

@@ -16,6 +16,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from conftest import free_port, redis_reachable, require, wait_for
+from core.celery import app
 from core.jobs import jobs_sweep
 from core.models import Job
 
@@ -53,8 +54,6 @@ def private_redis() -> Iterator[PrivateRedis]:
 
 
 def _use_redis(url: str) -> Any:
-    from core.celery import app
-
     caches_setting = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -72,8 +71,6 @@ def _use_redis(url: str) -> Any:
 def test_redis_stopped_under_load_loses_no_request_and_no_job(
     private_redis: PrivateRedis, start_worker: Any, make_user: Any, client_for: Any
 ) -> None:
-    from core.celery import app
-
     original = (app.conf.broker_url, app.conf.broker_transport_options)
     athletes = [client_for(make_user("athlete")) for _ in range(4)]
     statuses: list[int] = []

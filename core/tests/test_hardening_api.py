@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
-from django.test import override_settings
+from django.test import Client, override_settings
 from knox.models import AuthToken
 from rest_framework.test import APIClient
+from rest_framework.throttling import SimpleRateThrottle
 
 from core.api.authentication import token_create
 from core.body_limits import BodyLimits, BodyLimitWSGI
@@ -117,8 +118,6 @@ def test_rotating_x_forwarded_for_does_not_bypass_the_login_throttle(make_user: 
 
 
 def test_guesses_at_one_username_from_many_addresses_are_throttled(make_user: Any, monkeypatch: Any) -> None:
-    from rest_framework.throttling import SimpleRateThrottle
-
     rates = {**SimpleRateThrottle.THROTTLE_RATES, "login_username": "5/hour"}
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
     victim = make_user("athlete")
@@ -176,8 +175,6 @@ def test_revoke_tokens_command_for_incidents(make_user: Any) -> None:
 
 
 def test_staff_admin_action_revokes_tokens(make_user: Any) -> None:
-    from django.test import Client
-
     staff = make_user("staff", staff=True, is_superuser=True)
     target = make_user("athlete")
     token_create(user=target)

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.apps import apps
 from django.db import connection
@@ -35,8 +36,6 @@ def fresh_database_url(tmp_path: Path, django_db_blocker: object) -> Iterator[st
     if settings["ENGINE"].endswith("sqlite3"):
         yield f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
         return
-    import psycopg
-
     name = f"stamina_migrations_{uuid.uuid4().hex[:8]}"
     user = settings.get("USER") or "postgres"
     host, port = settings.get("HOST") or "127.0.0.1", settings.get("PORT") or 5432

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from training.importers import ActivityFileError, ParsedActivity, parse
 from training.importers.bounds import EARLIEST_START, HR_PLAUSIBLE_MAX, MAX_ACTIVITY_SECONDS, MAX_START_AHEAD
+from training.models import Activity, LoadYear
 from training.tests.fit_builder import activity_fit
 
 PROPERTY = settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
@@ -149,8 +150,6 @@ def test_json_streams_give_a_sensible_activity_or_trimp_001(document: Any, start
 def test_json_stream_endpoint_answers_documented_errors_and_stores_only_finite_values(
     times: list[Any], hrs: list[Any], start: datetime, athlete_client: Any
 ) -> None:
-    from training.models import Activity, LoadYear
-
     body = {"streams": {"time": {"data": times}, "heartrate": {"data": hrs}}, "start": start.isoformat()}
     raw = json.dumps(body)  # may hold Infinity/NaN: the API must refuse those as bad JSON
     response = athlete_client.post("/api/v1/activities", raw, content_type="application/json")
