@@ -11,7 +11,7 @@ from django.http import HttpRequest
 
 from core.jobs import job_cancel, jobs_sweep
 from core.models import CoachAthlete, Job, User
-from core.token_revocation import tokens_revoke
+from core.services import tokens_revoke
 
 admin.site.site_header = "Stamina ops console"
 admin.site.site_title = "Stamina"

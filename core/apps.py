@@ -7,7 +7,7 @@ from django.db.models.signals import post_migrate
 
 
 def _sync_schedules(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
-    # imported when the signal fires: models and schedules need the app registry, which is not ready at import
+    # Not at the top: apps.py is imported before models may be.
     from core.migration_state import app_tables_present
     from core.schedules import schedules_sync
 
@@ -22,6 +22,7 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Not at the top: these modules use models, which only exist once the app registry is ready.
         from core import jobs, tasks, token_revocation  # noqa: F401  (register handlers and tasks)
 
         token_revocation.connect()

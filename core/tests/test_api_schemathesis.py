@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from core.api.authentication import token_create
+from core.services import token_create
 from core.tests.api_surface import PUBLIC_OPERATIONS, openapi_schema, operations
 from core.wsgi import application
 

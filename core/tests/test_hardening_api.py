@@ -14,10 +14,10 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
-from core.api.authentication import token_create
 from core.body_limits import BodyLimits, BodyLimitWSGI
 from core.jobs import job_enqueue
 from core.models import Job
+from core.services import token_create
 from core.tests.api_surface import openapi_schema
 
 pytestmark = pytest.mark.django_db

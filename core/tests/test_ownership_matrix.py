@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from core.api.authentication import token_create
 from core.models import CoachAthlete, Job, User
+from core.services import token_create
 from core.tests.api_surface import PUBLIC_OPERATIONS, operations
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.models import User
-from core.token_revocation import tokens_revoke
+from core.services import tokens_revoke
 
 
 class Command(BaseCommand):
