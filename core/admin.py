@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from core.console import console_setup
 from core.jobs import job_cancel, jobs_sweep
 from core.models import CoachAthlete, Job, User
+from core.services import tokens_revoke
 
 admin.site.site_header = "Stamina ops console"
 admin.site.site_title = "Stamina"
@@ -32,6 +33,13 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ["role", "is_staff", "is_superuser", "is_active", "groups"]
     fieldsets = (*DjangoUserAdmin.fieldsets, ("Stamina", {"fields": ("role", "timezone")}))  # type: ignore[misc]
     inlines = [CoachLinkInline]
+    actions = ["revoke_api_tokens"]
+
+    @admin.action(description="Revoke all API tokens of the selected users (incident)", permissions=["change"])
+    def revoke_api_tokens(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        user_ids = list(queryset.values_list("pk", flat=True))
+        revoked = tokens_revoke(user_ids=user_ids, actor=request.user, reason="admin action")  # type: ignore[arg-type]
+        self.message_user(request, f"Revoked {revoked} token(s) of {len(user_ids)} user(s).", messages.WARNING)
 
 
 @admin.register(CoachAthlete)

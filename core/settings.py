@@ -7,6 +7,7 @@ without a real ``SECRET_KEY`` and ``ALLOWED_HOSTS``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -114,7 +115,8 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 elif _db["ENGINE"] == "django.db.backends.postgresql":
-    _db.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5, minimum=1)
+    # Short: with the database down an API call answers 503 (core.api.exceptions) after this, not a hang.
+    _db.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 2, minimum=1)
     if not env_bool("DB_SYNCHRONOUS_COMMIT", True):
         # For job workers: every job row is re-runnable (the sweeper re-queues a job whose finishing commit was
         # lost in a crash), so they may skip the WAL flush per commit — ~7 ms each on a shared disk.
@@ -204,6 +206,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "core.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
@@ -215,6 +222,7 @@ REST_FRAMEWORK = {
         "anon": env_str("THROTTLE_ANON", "60/min"),
         "user": env_str("THROTTLE_USER", "1200/min"),
         "login": env_str("THROTTLE_LOGIN", "10/min"),
+        "login_username": env_str("THROTTLE_LOGIN_USERNAME", "20/hour"),
         "feedback": env_str("THROTTLE_FEEDBACK", "30/hour"),
     },
     "EXCEPTION_HANDLER": "core.api.exceptions.api_exception_handler",
@@ -232,6 +240,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.document_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ExternalSourceEnum": "feedback.models.ExternalSource",
         "ActivitySourceEnum": "training.models.Activity.Source",
@@ -239,6 +251,25 @@ SPECTACULAR_SETTINGS = {
         "JobStatusEnum": "core.models.Job.Status",
     },
 }
+
+# --- Request limits (core.body_limits, core.api.parsers, core.api.throttling) -----------------------------
+# Bodies are refused by the ASGI/WSGI wrapper before Django reads them: anonymous requests (no Authorization
+# header, no session cookie) above MAX_ANON_BODY_BYTES, any request above MAX_BODY_BYTES (the upload limit).
+MAX_ANON_BODY_BYTES = env_int("MAX_ANON_BODY_BYTES", 64 * 1024, minimum=1024)
+MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 64 * 1024 * 1024, minimum=64 * 1024)
+# JSON bodies are parsed in memory: at most this many bytes and this nesting depth (else 413 / 400).
+MAX_JSON_BODY_BYTES = env_int("MAX_JSON_BODY_BYTES", 8 * 1024 * 1024, minimum=64 * 1024)
+MAX_JSON_DEPTH = env_int("MAX_JSON_DEPTH", 32, minimum=4, maximum=200)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_JSON_BODY_BYTES  # request.body and form fields (files excluded)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # larger uploaded files stream to a temporary file
+# Forwarded headers (X-Forwarded-For) are believed only from these addresses/networks (your proxies);
+# empty: the client is the socket's peer address, whatever the headers say.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network.") from _exc
 
 # --- Flags ----------------------------------------------------------------------------------------------
 WAFFLE_FLAG_MODEL = "rollout.Flag"

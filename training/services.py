@@ -140,6 +140,8 @@ def _duplicate_error(existing: Activity, start: datetime) -> ConflictError:
 def file_error(exc: ActivityFileError) -> ServiceError:
     """The API's answer to an unreadable file: 400 (413 over a limit), code ``TRIMP_001`` and the reason."""
     details: dict[str, Any] = {"reason": exc.reason}
+    if getattr(exc, "field", None):  # ActivityOutOfRange names the offending field
+        details["field"] = exc.field  # type: ignore[attr-defined]
     if isinstance(exc, ActivityFileTooLarge):
         details["limit"] = exc.limit
         return ServiceError(exc.code, exc.message, details=details, status=413)

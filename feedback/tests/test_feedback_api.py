@@ -221,7 +221,7 @@ def test_accuracy_validation_errors(client_for: Any, make_user: Any) -> None:
     negative = client_for(athlete).post(
         url, {"activity_id": activity.pk, "source": "garmin", "external_value": -1}, format="json"
     )
-    assert negative.status_code == 400 and negative.json()["error"]["code"] == "invalid_value"
+    assert negative.status_code == 400 and negative.json()["error"]["code"] == "validation_error"
     no_trimp = client_for(athlete).post(
         url, {"activity_id": unscored.pk, "source": "polar", "external_value": 10}, format="json"
     )
