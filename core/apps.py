@@ -18,7 +18,7 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from core import jobs, tasks  # noqa: F401  (register handlers and tasks)
+        from core import backups, jobs, tasks  # noqa: F401  (register handlers and tasks)
 
         # After `migrate` the beat schedules exist without a separate step; `setup_schedules` does the same.
         post_migrate.connect(_sync_schedules, sender=self, dispatch_uid="core.sync_schedules")
