@@ -20,6 +20,7 @@ import os
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import REPO, machine, write_section
+from training.importers import parse  # pure parsers (no Django)
 
 HEADING = "Load: sustained requests/s at p95 < 300 ms (bench_load.py)"
 P95_LIMIT_MS = 300.0
@@ -72,11 +74,13 @@ class StepResult:
     latencies_ms: list[float]
     by_kind: dict[str, int]
     error_samples: list[str]
+    latencies_by_kind: dict[str, list[float]] = field(default_factory=dict)
 
-    def pct(self, q: float) -> float:
-        if not self.latencies_ms:
+    def pct(self, q: float, kind: str | None = None) -> float:
+        values = self.latencies_ms if kind is None else self.latencies_by_kind.get(kind, [])
+        if not values:
             return float("nan")
-        ordered = sorted(self.latencies_ms)
+        ordered = sorted(values)
         return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
 
     @property
@@ -102,8 +106,6 @@ def _run(cmd: list[str], env: dict[str, str], log: Path, timeout: float = 900) -
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -123,8 +125,9 @@ print("TOKENS " + json.dumps(out))
 class System:
     """uvicorn + a Celery worker on a fresh seeded database; everything stopped and removed by ``close``."""
 
-    def __init__(self, tier: str, postgres_server: str | None, work: Path) -> None:
+    def __init__(self, tier: str, postgres_server: str | None, work: Path, web_workers: int) -> None:
         self.tier = tier
+        self.web_workers = web_workers
         self.work = work
         self.log = work / "system.log"
         self.port = _free_port()
@@ -166,6 +169,7 @@ class System:
     def start(self) -> str:
         python = sys.executable
         web = [python, "-m", "uvicorn", "core.asgi:application", "--host", "127.0.0.1", "--port", str(self.port)]
+        web += ["--workers", str(self.web_workers)]
         worker = [python, "-m", "celery", "-A", "core", "worker", "-l", "warning", "--concurrency", "2"]
         worker += ["--without-gossip", "--without-mingle", "-Q", self.env["CELERY_QUEUE"]]
         for role, cmd in (("web", [*web, "--no-access-log"]), ("worker", worker)):
@@ -203,7 +207,6 @@ class System:
 
 def _real_streams() -> list[tuple[list[float], list[float | None]]]:
     """Time/HR streams of the real device files (parsed by our importers), sent as Strava-shaped JSON."""
-    from training.importers import parse  # the importers are pure (no Django); only this helper needs them
 
     streams = []
     for name in ("python-fitparse__activity-small-fenix2-run.fit", "sweatpy__activity_5039744860.tcx", *GPX_FILES):
@@ -272,6 +275,7 @@ class Client:
 
     async def step(self, rps: float, seconds: float) -> StepResult:
         latencies: list[float] = []
+        latencies_by_kind: dict[str, list[float]] = {}
         by_kind: dict[str, int] = {}
         errors: list[str] = []
         ok = 0
@@ -288,7 +292,9 @@ class Client:
                         errors.append(f"{kind}: HTTP {response.status_code} {response.text[:160]}")
                     else:
                         ok += 1
-                        latencies.append((time.monotonic() - scheduled) * 1000)
+                        latency = (time.monotonic() - scheduled) * 1000
+                        latencies.append(latency)
+                        latencies_by_kind.setdefault(kind, []).append(latency)
                 except httpx.HTTPError as exc:
                     errors.append(f"{kind}: {type(exc).__name__} {exc}"[:200])
                 finally:
@@ -310,7 +316,7 @@ class Client:
                 in_flight += 1
                 tasks.append(asyncio.create_task(fire(kind, scheduled)))
             await asyncio.gather(*tasks)
-        return StepResult(rps, seconds, total, ok, len(errors), latencies, by_kind, errors[:5])
+        return StepResult(rps, seconds, total, ok, len(errors), latencies, by_kind, errors[:5], latencies_by_kind)
 
 
 async def _search(client: Client, start_rps: float, step_seconds: float, max_steps: int) -> list[StepResult]:
@@ -346,7 +352,7 @@ async def _search(client: Client, start_rps: float, step_seconds: float, max_ste
 
 def run_tier(tier: str, postgres_server: str | None, args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix=f"stamina-bench-load-{tier}-"))
-    system = System(tier, postgres_server, work)
+    system = System(tier, postgres_server, work, args.web_workers)
     try:
         print(f"[{tier}] migrate + seed_demo in {work}", flush=True)
         athletes = system.prepare()
@@ -367,8 +373,9 @@ def _section(tiers: list[dict[str, Any]], args: argparse.Namespace) -> str:
     lines = [
         f"Machine: {machine()} (shared with other work while it ran: figures are a floor).",
         f"Command: `python bench/bench_load.py --step-seconds {args.step_seconds:g} --max-steps {args.max_steps} "
-        f"--start-rps {args.start_rps:g}` (run by `make bench`).",
-        "System: one uvicorn process (`--no-access-log`; our access log to a rotated `LOG_FILE`) and one Celery "
+        f"--start-rps {args.start_rps:g} --web-workers {args.web_workers}` (`make bench` runs the defaults).",
+        f"System: uvicorn with {args.web_workers} worker process(es) (`--no-access-log`; our access log to a "
+        "rotated `LOG_FILE`) and one Celery "
         "worker (concurrency 2, filesystem broker), on 127.0.0.1, on a fresh database seeded by `seed_demo` "
         "(41 users, ~1,200 activities); throttles raised so only the server's capacity limits.",
         f"Mix (39 athletes' Bearer tokens, at random): {mix}. Uploads are the real device files' streams as JSON "
@@ -378,7 +385,7 @@ def _section(tiers: list[dict[str, Any]], args: argparse.Namespace) -> str:
         f"Method: open-loop client (asyncio + httpx, requests start on schedule, latency from the scheduled "
         f"start, {TIMEOUT_S:g} s timeout, at most {MAX_IN_FLIGHT} in flight); each step lasts "
         f"{args.step_seconds:g} s; the rate doubles until a step fails (p95 ≥ {P95_LIMIT_MS:g} ms or any error), "
-        "then bisects; 8 steps at most.",
+        f"then bisects; {args.max_steps} steps at most.",
         "",
     ]
     summary = []
@@ -394,6 +401,10 @@ def _section(tiers: list[dict[str, Any]], args: argparse.Namespace) -> str:
                 f"p50 {best.pct(50):.0f} ms, p95 {best.pct(95):.0f} ms, p99 {best.pct(99):.0f} ms over {best.sent} requests."
             )
             summary.append((tier["tier"], best.target_rps))
+            per_kind = ", ".join(
+                f"{name} {best.pct(50, name):.0f}/{best.pct(95, name):.0f}" for name, _ in MIX if name in best.by_kind
+            )
+            lines.append(f"At that rate, p50/p95 ms by request: {per_kind}.")
         else:
             lines.append(f"**No step passed** (lowest tried {min(r.target_rps for r in tier['results']):g} rps).")
         lines += [
@@ -423,8 +434,9 @@ def main() -> int:
     parser.add_argument("--write", type=Path, default=REPO / "docs" / "benchmarks.md")
     parser.add_argument("--step-seconds", type=float, default=20.0)
     parser.add_argument("--max-steps", type=int, default=8)
-    parser.add_argument("--start-rps", type=float, default=10.0)
+    parser.add_argument("--start-rps", type=float, default=4.0)
     parser.add_argument("--tiers", default="sqlite,postgresql")
+    parser.add_argument("--web-workers", type=int, default=1, help="uvicorn --workers (the Procfile runs 1)")
     args = parser.parse_args()
     args.max_steps = min(args.max_steps, 8)
     if not SHARED.is_dir():

@@ -18,6 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connections
 from django.test import override_settings
+from django_celery_beat.models import PeriodicTask
 
 from conftest import wait_for
 from core import backup_engines
@@ -31,6 +32,8 @@ from core.backups import (
 )
 from core.jobs import job_run
 from core.models import Job
+from core.schedules import schedules_sync
+from core.tasks import backup_nightly
 
 
 def _seed(demo_users: Any, client_for: Any) -> None:
@@ -234,10 +237,6 @@ def _manifest_text(path: Path) -> str:
 
 
 def test_nightly_backup_is_on_the_beat_schedule(transactional_db: Any) -> None:
-    from django_celery_beat.models import PeriodicTask
-
-    from core.schedules import schedules_sync
-
     schedules_sync()
     task = PeriodicTask.objects.get(name="core: nightly backup")
     assert task.task == "core.backup_nightly" and task.enabled and task.crontab is not None
@@ -247,8 +246,6 @@ def test_nightly_backup_is_on_the_beat_schedule(transactional_db: Any) -> None:
 def test_the_nightly_task_runs_the_backup_on_a_real_worker(
     start_worker: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from core.tasks import backup_nightly
-
     monkeypatch.setenv("BACKUP_DIR", str(tmp_path))  # the worker process' setting
     worker = start_worker()
     job_id = backup_nightly()  # what beat calls: it queues the job row; the worker writes the file

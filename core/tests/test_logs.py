@@ -10,7 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.http import HttpResponse
+from pythonjsonlogger.json import JsonFormatter
+from rest_framework.test import APIClient
 
+from core.access_log import AccessLogMiddleware
 from core.logging import SharedRotatingFileHandler
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,8 +50,6 @@ def test_a_request_writes_one_access_line_with_its_fields_and_no_secrets(
 
 
 def _formatters() -> list[logging.Formatter]:
-    from django.conf import settings
-    from pythonjsonlogger.json import JsonFormatter
 
     json_cfg = {k: v for k, v in settings.LOGGING["formatters"]["json"].items() if k != "()"}
     return [JsonFormatter(**json_cfg), logging.Formatter(settings.LOGGING["formatters"]["text"]["format"])]
@@ -54,8 +57,6 @@ def _formatters() -> list[logging.Formatter]:
 
 @pytest.mark.django_db
 def test_anonymous_and_refused_requests_are_logged_without_a_user(caplog: pytest.LogCaptureFixture) -> None:
-    from rest_framework.test import APIClient
-
     caplog.set_level(logging.INFO, logger="stamina.access")
     response = APIClient().get("/api/v1/me", HTTP_AUTHORIZATION="Bearer not-a-real-token-abcdef")
     assert response.status_code == 401
@@ -65,9 +66,6 @@ def test_anonymous_and_refused_requests_are_logged_without_a_user(caplog: pytest
 
 
 def test_a_forged_newline_in_the_path_cannot_split_the_line(rf: Any) -> None:
-    from django.http import HttpResponse
-
-    from core.access_log import AccessLogMiddleware
 
     captured: list[logging.LogRecord] = []
 
