@@ -21,6 +21,7 @@ import random
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,7 @@ HEADING = "Load: sustained requests/s at p95 < 300 ms (bench_load.py)"
 P95_LIMIT_MS = 300.0
 TIMEOUT_S = 10.0
 MAX_IN_FLIGHT = 256
+MIN_REQUESTS = 60
 SHARED = REPO.parent / "shared" / "data" / "activities"
 GPX_FILES = ("sweatpy__activity_5039744860.gpx", "sport-activities-features__riderx3.gpx")
 
@@ -75,6 +77,12 @@ class StepResult:
     by_kind: dict[str, int]
     error_samples: list[str]
     latencies_by_kind: dict[str, list[float]] = field(default_factory=dict)
+    load_average: float = float("nan")
+    web_cpu_seconds: float = float("nan")
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return 1000 * self.web_cpu_seconds / self.sent if self.sent else float("nan")
 
     def pct(self, q: float, kind: str | None = None) -> float:
         values = self.latencies_ms if kind is None else self.latencies_by_kind.get(kind, [])
@@ -202,6 +210,20 @@ class System:
             subprocess.run(["psql", self.postgres_server, "-qc", f"drop database if exists {self.pg_db} with (force)"])
 
 
+def session_cpu_seconds(session_id: int) -> float:
+    """User + system CPU seconds of every process in a session (the web process and any uvicorn children)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session_id:  # field 6 of stat: the session id
+            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / tick
+
+
 # --- The client -------------------------------------------------------------------------------------------
 
 
@@ -218,8 +240,9 @@ def _real_streams() -> list[tuple[list[float], list[float | None]]]:
 
 
 class Client:
-    def __init__(self, base: str, athletes: list[Athlete]) -> None:
+    def __init__(self, base: str, athletes: list[Athlete], web_session: int) -> None:
         self.base = base
+        self.web_session = web_session
         self.athletes = athletes
         self.rng = random.Random(7)
         self.streams = _real_streams()
@@ -301,6 +324,8 @@ class Client:
                     in_flight -= 1
 
             total = int(rps * seconds)
+            load_average = os.getloadavg()[0]
+            cpu_before = session_cpu_seconds(self.web_session)
             started = time.monotonic()
             tasks = []
             for n in range(total):
@@ -316,7 +341,19 @@ class Client:
                 in_flight += 1
                 tasks.append(asyncio.create_task(fire(kind, scheduled)))
             await asyncio.gather(*tasks)
-        return StepResult(rps, seconds, total, ok, len(errors), latencies, by_kind, errors[:5], latencies_by_kind)
+        return StepResult(
+            rps,
+            seconds,
+            total,
+            ok,
+            len(errors),
+            latencies,
+            by_kind,
+            errors[:5],
+            latencies_by_kind,
+            load_average,
+            session_cpu_seconds(self.web_session) - cpu_before,
+        )
 
 
 async def _search(client: Client, start_rps: float, step_seconds: float, max_steps: int) -> list[StepResult]:
@@ -326,7 +363,8 @@ async def _search(client: Client, start_rps: float, step_seconds: float, max_ste
     results: list[StepResult] = []
     rate, best, worst = start_rps, None, None
     while len(results) < max_steps:
-        result = await client.step(rate, step_seconds)
+        # At least MIN_REQUESTS per step, so a p95 rests on enough samples at low rates.
+        result = await client.step(rate, max(step_seconds, MIN_REQUESTS / rate))
         results.append(result)
         status = "pass" if result.passed else "FAIL"
         print(
@@ -343,9 +381,9 @@ async def _search(client: Client, start_rps: float, step_seconds: float, max_ste
         elif best is None:
             rate /= 2
         else:
-            if worst - best <= max(1.0, best * 0.1):
+            if worst - best <= max(0.25, best * 0.1):
                 break
-            rate = round((best + worst) / 2, 1)
+            rate = round((best + worst) / 2, 2)
         await asyncio.sleep(3)  # let queues drain between steps
     return results
 
@@ -357,7 +395,7 @@ def run_tier(tier: str, postgres_server: str | None, args: argparse.Namespace) -
         print(f"[{tier}] migrate + seed_demo in {work}", flush=True)
         athletes = system.prepare()
         base = system.start()
-        client = Client(base, athletes)
+        client = Client(base, athletes, system.procs[0].pid)
         results = asyncio.run(_search(client, args.start_rps, args.step_seconds, args.max_steps))
         log_lines = (
             sum(1 for _ in (work / "logs" / "stamina.log").open()) if (work / "logs" / "stamina.log").exists() else 0
@@ -371,7 +409,8 @@ def run_tier(tier: str, postgres_server: str | None, args: argparse.Namespace) -
 def _section(tiers: list[dict[str, Any]], args: argparse.Namespace) -> str:
     mix = ", ".join(f"{name} {weight} %" for name, weight in MIX)
     lines = [
-        f"Machine: {machine()} (shared with other work while it ran: figures are a floor).",
+        f"Machine: {machine()}, shared with other work while it ran (the load average of each step is in its row: "
+        "above 2 the server had less than the machine; the rates are a floor, the CPU per request is steadier).",
         f"Command: `python bench/bench_load.py --step-seconds {args.step_seconds:g} --max-steps {args.max_steps} "
         f"--start-rps {args.start_rps:g} --web-workers {args.web_workers}` (`make bench` runs the defaults).",
         f"System: uvicorn with {args.web_workers} worker process(es) (`--no-access-log`; our access log to a "
@@ -384,7 +423,7 @@ def _section(tiers: list[dict[str, Any]], args: argparse.Namespace) -> str:
         "duplicate); feedback submits queue a triage job the worker runs.",
         f"Method: open-loop client (asyncio + httpx, requests start on schedule, latency from the scheduled "
         f"start, {TIMEOUT_S:g} s timeout, at most {MAX_IN_FLIGHT} in flight); each step lasts "
-        f"{args.step_seconds:g} s; the rate doubles until a step fails (p95 ≥ {P95_LIMIT_MS:g} ms or any error), "
+        f"{args.step_seconds:g} s (longer at low rates: {MIN_REQUESTS} requests at least); the rate doubles until a step fails (p95 ≥ {P95_LIMIT_MS:g} ms or any error), "
         f"then bisects; {args.max_steps} steps at most.",
         "",
     ]
@@ -405,17 +444,24 @@ def _section(tiers: list[dict[str, Any]], args: argparse.Namespace) -> str:
                 f"{name} {best.pct(50, name):.0f}/{best.pct(95, name):.0f}" for name, _ in MIX if name in best.by_kind
             )
             lines.append(f"At that rate, p50/p95 ms by request: {per_kind}.")
+            cpu = statistics.median(r.cpu_ms_per_request for r in tier["results"])
+            lines.append(
+                f"The web process spent a median {cpu:.0f} ms of CPU per request over the steps: on a core of its own "
+                f"one process could serve about {1000 / cpu:.0f} requests/s of this mix (an estimate; Django's sync "
+                "views run on one thread per uvicorn process, so more processes scale it over more cores)."
+            )
         else:
             lines.append(f"**No step passed** (lowest tried {min(r.target_rps for r in tier['results']):g} rps).")
         lines += [
             "",
-            "| offered rps | requests | errors | p50 ms | p95 ms | p99 ms | verdict |",
-            "|---:|---:|---:|---:|---:|---:|---|",
+            "| offered rps | requests | errors | p50 ms | p95 ms | p99 ms | web CPU ms/request | load avg | verdict |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         for r in sorted(tier["results"], key=lambda r: r.target_rps):
             verdict = "pass" if r.passed else "fail"
             lines.append(
-                f"| {r.target_rps:g} | {r.sent} | {r.errors} | {r.pct(50):.0f} | {r.pct(95):.0f} | {r.pct(99):.0f} | {verdict} |"
+                f"| {r.target_rps:g} | {r.sent} | {r.errors} | {r.pct(50):.0f} | {r.pct(95):.0f} | {r.pct(99):.0f} "
+                f"| {r.cpu_ms_per_request:.0f} | {r.load_average:.1f} | {verdict} |"
             )
         failed = next((r for r in sorted(tier["results"], key=lambda r: r.target_rps) if not r.passed), None)
         if failed and failed.error_samples:
