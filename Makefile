@@ -34,7 +34,9 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_SETTINGS_MODULE=core.settings $(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/mypy training/engine training/importers
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python tools/check_import_cycles.py
+	$(BIN)/mypy
 
 bench: venv
 	$(BIN)/python bench/run.py --write docs/benchmarks.md

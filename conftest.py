@@ -5,6 +5,7 @@ Service fixtures skip when the service is missing, unless REQUIRE_SERVICES=1, wh
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -20,6 +21,79 @@ import pytest
 
 REPO = Path(__file__).resolve().parent
 SHARED_DATA = REPO.parent / "shared" / "data" / "activities"
+
+
+# --- one migrated database per code version (SQLite) --------------------------------------------------------
+# Migrating the test database costs more than the fast tests themselves. On SQLite the migrated file is kept as
+# a template named by a fingerprint of the code that decides its content (migrations, models, the post_migrate
+# syncs: every non-test module of the apps); a later session with the same code copies it instead of migrating.
+# STAMINA_TEST_TEMPLATE=0 turns it off. PostgreSQL runs migrate as before (or use pytest's --reuse-db).
+TEMPLATE_DIR = REPO / "var" / "test" / "templates"
+_APPS = ("core", "rollout", "training", "planning", "feedback")
+
+
+def _code_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for app in _APPS:
+        for path in sorted((REPO / app).rglob("*.py")):
+            if "tests" in path.parts:
+                continue
+            digest.update(str(path.relative_to(REPO)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _sqlite_test_file() -> Path | None:
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if not database["ENGINE"].endswith("sqlite3") or os.environ.get("STAMINA_TEST_TEMPLATE") == "0":
+        return None
+    name = (database.get("TEST") or {}).get("NAME")
+    return Path(name) if name else None
+
+
+@pytest.fixture(scope="session")
+def django_db_keepdb(request: pytest.FixtureRequest) -> bool:
+    """Copy the template (when one matches the code) into place and keep it instead of migrating anew."""
+    if request.config.getvalue("reuse_db"):
+        return True
+    target = _sqlite_test_file()
+    template = TEMPLATE_DIR / f"{_code_fingerprint()}.sqlite3"
+    if target is None or not template.exists() or request.config.getvalue("create_db"):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, target)
+    request.config.stash[_COPIED] = target
+    return True
+
+
+_COPIED = pytest.StashKey[Path]()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any, request: pytest.FixtureRequest) -> Iterator[None]:
+    """pytest-django's setup, then: save the freshly migrated SQLite file as the template for this code."""
+    copied = request.config.stash.get(_COPIED, None)
+    target = _sqlite_test_file()
+    if copied is None and target is not None and target.exists():
+        from django.db import connections
+
+        with django_db_blocker.unblock():
+            connections.close_all()
+        TEMPLATE_DIR.mkdir(parents=True, exist_ok=True)
+        for old in TEMPLATE_DIR.glob("*.sqlite3"):
+            old.unlink(missing_ok=True)  # templates of earlier code are never used again
+        partial = TEMPLATE_DIR / f".{os.getpid()}.tmp"
+        shutil.copyfile(target, partial)
+        os.replace(partial, TEMPLATE_DIR / f"{_code_fingerprint()}.sqlite3")
+    yield
+    if copied is not None:  # kept (keepdb) rather than destroyed by pytest-django: remove the copy ourselves
+        from django.db import connections
+
+        with django_db_blocker.unblock():
+            connections.close_all()
+        copied.unlink(missing_ok=True)
 
 
 def require(condition: bool, reason: str, *, env: str = "REQUIRE_SERVICES") -> None:
@@ -101,7 +175,7 @@ def client_for(make_user: Callable[..., Any]) -> Callable[[Any], Any]:
     """An APIClient authenticated with a real Bearer token for ``user``."""
     from rest_framework.test import APIClient
 
-    from core.api.authentication import token_create
+    from core.services import token_create
 
     def build(user: Any) -> Any:
         _, token = token_create(user=user)

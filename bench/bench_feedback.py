@@ -42,8 +42,8 @@ def _setup() -> None:
 def bench_submit(n: int = 1000) -> dict[str, float]:
     from rest_framework.test import APIClient
 
-    from core.api.authentication import token_create
     from core.models import User
+    from core.services import token_create
 
     user = User.objects.create_user(username="bench-submit", password="x")
     _, token = token_create(user=user)

@@ -121,7 +121,7 @@ def _free_port() -> int:
 
 _TOKENS = """
 import json
-from core.api.authentication import token_create
+from core.services import token_create
 from core.models import User
 out = []
 for user in User.objects.filter(username__in=["athlete", "beta1", "beta2"] + [f"athlete{n:02d}" for n in range(1, 37)]):

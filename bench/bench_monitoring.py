@@ -64,7 +64,7 @@ def seed(days: int) -> int:
     from django.utils import timezone
 
     from rollout.histogram import bucket_index
-    from rollout.models import MetricMinute
+    from rollout.monitoring.models import MetricMinute
 
     end = timezone.now().replace(second=0, microsecond=0)
     start = end - timedelta(days=days)
@@ -102,8 +102,8 @@ def seed(days: int) -> int:
 
 
 def bench_evaluate() -> dict[str, float]:
-    from rollout.models import AlertRule
     from rollout.monitoring.evaluation import rules_evaluate
+    from rollout.monitoring.models import AlertRule
 
     AlertRule.objects.all().delete()
     aggregations = ["mean", "p95", "p99", "max", "count", "rate", "ratio"]
@@ -134,9 +134,10 @@ def bench_evaluate() -> dict[str, float]:
 def bench_guard_latency() -> dict[str, float]:
     from django.utils import timezone
 
-    from rollout.models import AlertRule, Rollout, RolloutTransition
+    from rollout.models import Rollout, RolloutTransition
     from rollout.monitoring import flush, record_at
     from rollout.monitoring.evaluation import rules_evaluate
+    from rollout.monitoring.models import AlertRule
     from rollout.rollouts import rollout_set_phase, rollout_start
 
     AlertRule.objects.update(enabled=False)

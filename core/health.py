@@ -11,6 +11,8 @@ from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
+from core.celery import app
+
 CheckResult = dict[str, Any]
 
 
@@ -48,8 +50,6 @@ def check_cache() -> CheckResult:
 
 def check_broker() -> CheckResult:
     def run() -> str:
-        from core.celery import app
-
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
             transport = conn.transport_cls

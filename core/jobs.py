@@ -26,7 +26,10 @@ from django.db import OperationalError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.celery import app as celery_app
+from core.metrics import JOB_DURATION, JOB_TOTAL
 from core.models import Job, User
+from core.signals import job_finished
 
 logger = logging.getLogger(__name__)
 
@@ -84,11 +87,12 @@ class JobContext:
             job.save(update_fields=["result", "heartbeat_at"])
 
 
-def _send(job_id: int) -> None:
-    from core.tasks import run_job
+RUN_JOB_TASK = "core.run_job"  # defined in core/tasks.py, which imports this module: sent by name, no import
 
+
+def _send(job_id: int) -> None:
     try:
-        run_job.apply_async(args=[job_id])
+        celery_app.send_task(RUN_JOB_TASK, args=[job_id])
     except Exception:  # the broker is down: the row stays queued and the sweeper re-sends it later
         logger.exception("could not send job %s to the broker; the sweeper will re-send it", job_id)
 
@@ -174,9 +178,6 @@ def job_run(job_id: int) -> Job | None:
 
 
 def _record_job_metric(kind: str, outcome: str, seconds: float) -> None:
-    from core.metrics import JOB_DURATION, JOB_TOTAL
-    from core.signals import job_finished
-
     JOB_TOTAL.labels(kind=kind, outcome=outcome).inc()
     JOB_DURATION.labels(kind=kind).observe(seconds)
     job_finished.send(sender=Job, kind=kind, outcome=outcome, seconds=seconds)

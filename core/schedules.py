@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,6 @@ class SyncReport:
 
 def schedules_sync(*, reset: bool = False) -> SyncReport:
     """Create the registered periodic tasks that are missing (and restore defaults with ``reset``)."""
-    from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
-
     created: list[str] = []
     updated: list[str] = []
     unchanged: list[str] = []

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from rest_framework import serializers
 
 from core.models import Job, User
@@ -17,8 +19,6 @@ class UserSerializer(serializers.ModelSerializer):
         return [link.coach_id for link in obj.coach_links.all()]
 
     def validate_timezone(self, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:

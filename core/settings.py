@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "waffle",
     "core.apps.CoreConfig",
     "rollout.apps.RolloutConfig",
+    "rollout.monitoring.apps.MonitoringConfig",
     "training.apps.TrainingConfig",
     "planning.apps.PlanningConfig",
     "feedback.apps.FeedbackConfig",

@@ -8,6 +8,7 @@ from celery import shared_task
 
 from core.backups import backup_enqueue_nightly
 from core.jobs import job_run, jobs_sweep
+from core.services import tokens_purge_expired
 
 
 @shared_task(name="core.run_job", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -28,8 +29,6 @@ def ping() -> str:
 
 @shared_task(name="core.purge_expired_tokens", ignore_result=True)
 def purge_expired_tokens() -> int:
-    from core.api.authentication import tokens_purge_expired
-
     return tokens_purge_expired()
 
 

@@ -11,18 +11,19 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.utils import extend_schema
+from knox.models import AuthToken
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.authentication import token_create
 from core.api.exceptions import error_response
 from core.health import health_report
 from core.models import Job, User
 from core.permissions import OwnedQuerysetMixin, is_staff_user
 from core.serializers import JobSerializer, TokenRequestSerializer, TokenResponseSerializer, UserSerializer
+from core.services import token_create, token_revoke, user_profile_update
 
 
 @never_cache
@@ -87,8 +88,8 @@ class LogoutView(APIView):
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request: Request) -> Response:
-        if request.auth is not None and hasattr(request.auth, "delete"):
-            request.auth.delete()
+        if isinstance(request.auth, AuthToken):  # a session has no token to revoke
+            token_revoke(token=request.auth)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -98,6 +99,9 @@ class MeView(generics.RetrieveUpdateAPIView):
 
     def get_object(self) -> User:
         return self.request.user  # type: ignore[return-value]
+
+    def perform_update(self, serializer: Any) -> None:
+        serializer.instance = user_profile_update(user=self.get_object(), **serializer.validated_data)
 
 
 class AthleteViewSet(OwnedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

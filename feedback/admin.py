@@ -18,6 +18,7 @@ from core.models import User
 from feedback import services
 from feedback.models import AccuracyValidation, Feedback, FeedbackChange, RoutingRule, Status, Team
 from feedback.selectors import filtered
+from rollout.models import Flag
 
 
 class TriageActionForm(ActionForm):
@@ -31,8 +32,6 @@ class FlagFilter(admin.SimpleListFilter):
     parameter_name = "flag"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        from rollout.models import Flag
-
         return [(name, name) for name in Flag.objects.order_by("name").values_list("name", flat=True)]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Feedback]) -> QuerySet[Feedback]:

@@ -9,6 +9,8 @@ from typing import Any
 from django.utils import timezone
 
 from feedback.models import Feedback
+from feedback.services import accuracy_validation_create, feedback_submit, feedback_triage
+from training.models import Activity
 
 MESSAGES: dict[str, list[str]] = {
     "bug_report": [
@@ -58,9 +60,6 @@ RATINGS = {
 
 def seed_feedback_demo(users: Any) -> str:
     """Idempotent: does nothing once demo feedback exists."""
-    from feedback.services import accuracy_validation_create, feedback_submit, feedback_triage
-    from training.models import Activity
-
     athletes = users.all_athletes
     if Feedback.objects.filter(user__in=athletes, context__app_version="demo").exists():
         return "already seeded"

@@ -14,6 +14,8 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, Sum
 
+from feedback.models import DailyCount, Feedback
+
 PROBLEM_TYPES = ("bug_report", "performance_issue", "usability_issue")
 DIMENSIONS = ("type", "category", "status", "priority", "sentiment")
 
@@ -42,8 +44,6 @@ def week_start(day: date) -> date:
 
 
 def _bump(day: date, key: Key, delta: int, rating: int | None) -> None:
-    from feedback.models import DailyCount
-
     dimension, value = key
     changes = {"count": F("count") + delta}
     if rating is not None:
@@ -78,8 +78,6 @@ def move(feedback: Any, before: Iterable[Key] | None, after: Iterable[Key] | Non
 def rebuild(feedback_model: Any = None, count_model: Any = None) -> int:
     """Recompute every daily count from the items; return the number of rows written."""
     if feedback_model is None or count_model is None:
-        from feedback.models import DailyCount, Feedback
-
         feedback_model, count_model = Feedback, DailyCount
     items = feedback_model.objects.all()
     rows: list[Any] = []

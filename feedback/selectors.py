@@ -11,7 +11,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from core.errors import ServiceError
-from feedback.models import AccuracyValidation, Feedback
+from feedback.models import AccuracyValidation, DailyCount, Feedback
 from feedback.rollup import PROBLEM_TYPES, week_start
 
 SAFE_KEY = re.compile(r"^(?!.*__)[A-Za-z0-9_.-]{1,100}$")
@@ -89,8 +89,6 @@ def feedback_summary(
 
 
 def _counts_from_rollup(date_from: date | None, date_to: date | None, now: datetime) -> dict[str, Any]:
-    from feedback.models import DailyCount
-
     rows = DailyCount.objects.all()
     if date_from:
         rows = rows.filter(day__gte=date_from)

@@ -30,6 +30,9 @@ from feedback.models import (
     Status,
 )
 from feedback.triage import TriageInput, triage
+from rollout.flags import current_snapshot, evaluate
+from rollout.monitoring import record
+from training.models import Activity
 
 ACK_TARGET = timedelta(hours=24)
 TRANSITIONS: dict[str, set[str]] = {
@@ -55,8 +58,6 @@ def message_fingerprint(feedback_type: str, message: str) -> str:
 def _activity_for(user: User, activity_id: int | None) -> Any:
     if activity_id is None:
         return None
-    from training.models import Activity
-
     activity = scope_to_user(Activity.objects.all(), user).filter(pk=activity_id).first()
     if activity is None:
         raise NotFoundError("activity_not_found", f"Activity {activity_id} was not found.")
@@ -64,8 +65,6 @@ def _activity_for(user: User, activity_id: int | None) -> Any:
 
 
 def _flags_context(user: User) -> dict[str, bool]:
-    from rollout.flags import current_snapshot, evaluate
-
     return {name: evaluate(name, user=user)[0] for name in sorted(current_snapshot().flags)}
 
 
@@ -299,8 +298,6 @@ def accuracy_validation_create(
     variants: dict[str, str] | None = None,
 ) -> AccuracyValidation:
     """Compare our TRIMP for the activity (as it is now) with an external value; feeds the accuracy metric."""
-    from rollout.monitoring import record
-
     if source not in ExternalSource.values:
         raise ServiceError("invalid_source", f"source must be one of {', '.join(ExternalSource.values)}.")
     if not (isinstance(external_value, int | float) and 0 < float(external_value) < 10_000):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from feedback.rollup import rebuild
+
 
 @shared_task(name="feedback.rebuild_counts", ignore_result=True)
 def rebuild_counts() -> int:
-    from feedback.rollup import rebuild
-
     return rebuild()

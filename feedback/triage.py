@@ -236,6 +236,7 @@ class TriageResult:
 
 @lru_cache(maxsize=1)
 def _analyzer():  # type: ignore[no-untyped-def]
+    # Not at the top: VADER loads its lexicon on import (~0.3 s); only triage needs it.
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     return SentimentIntensityAnalyzer()

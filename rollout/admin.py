@@ -17,19 +17,9 @@ from django.utils.safestring import mark_safe
 
 from core.errors import ServiceError
 from rollout import rollouts, selectors, services
-from rollout.models import (
-    Alert,
-    AlertEvent,
-    AlertRule,
-    Flag,
-    FlagHistory,
-    Incident,
-    Notification,
-    NotificationChannel,
-    Rollout,
-    RolloutTransition,
-)
+from rollout.models import Flag, FlagHistory, Incident, Rollout, RolloutTransition
 from rollout.monitoring import alerts as alerts_service
+from rollout.monitoring.models import Alert, AlertEvent, AlertRule, Notification, NotificationChannel
 
 
 class ReasonActionForm(ActionForm):
@@ -37,6 +27,8 @@ class ReasonActionForm(ActionForm):
 
 
 class FlagForm(forms.ModelForm):
+    """The admin's flag form: validated by the same service code as the API (``flag_changes_validate``)."""
+
     change_reason = forms.CharField(max_length=500, help_text="Why are you changing this flag? (kept in the history)")
 
     class Meta:
@@ -54,6 +46,30 @@ class FlagForm(forms.ModelForm):
             "active_until",
             "note",
         ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not self.errors:
+            try:
+                services.flag_changes_validate(flag_form_changes(data))
+            except ServiceError as exc:
+                raise forms.ValidationError(exc.message) from exc
+        return data
+
+
+def flag_form_changes(data: dict[str, Any]) -> dict[str, Any]:
+    """The targeting change a valid flag form asks for, in the services' terms (group names, user ids)."""
+    return {
+        "everyone": data.get("everyone"),
+        "staff": bool(data.get("staff")),
+        "superusers": bool(data.get("superusers")),
+        "percent": data.get("percent"),
+        "active_from": data.get("active_from"),
+        "active_until": data.get("active_until"),
+        "note": data.get("note") or "",
+        "groups": sorted(group.name for group in data.get("groups") or []),
+        "users": sorted(user.pk for user in data.get("users") or []),
+    }
 
 
 def _badge(label: str, on: bool) -> str:
@@ -132,19 +148,29 @@ class FlagAdmin(admin.ModelAdmin):
             ),
         )
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Flag | None = None) -> list[str]:
+        # a flag's name is its identity in code and history: set once, at creation
+        return [*self.readonly_fields, "name"] if obj is not None else list(self.readonly_fields)
+
     def save_model(self, request: HttpRequest, obj: Flag, form: Any, change: bool) -> None:
-        request._flag_before = services.flag_state(Flag.objects.get(pk=obj.pk)) if change else {}  # type: ignore[attr-defined]
-        super().save_model(request, obj, form, change)
+        """Every admin write goes through the flag services (validation + history), never ``obj.save()``."""
+        data = form.cleaned_data
+        common = {
+            "changes": flag_form_changes(data),
+            "actor": request.user,
+            "source": FlagHistory.Source.ADMIN,
+            "reason": data["change_reason"],
+            "description": data.get("description", ""),
+        }
+        if change:
+            flag, _ = services.flag_update(name=obj.name, **common)
+        else:
+            flag, _ = services.flag_create(name=data["name"], **common)
+        obj.pk = flag.pk
+        obj.refresh_from_db()
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        services.flag_record_change(
-            flag=form.instance,
-            before=getattr(request, "_flag_before", {}),
-            actor=request.user,  # type: ignore[arg-type]
-            source=FlagHistory.Source.ADMIN,
-            reason=form.cleaned_data["change_reason"],
-        )
+        """Groups and users were written by the service in ``save_model``; nothing else is related."""
 
     def _reason(self, request: HttpRequest) -> str | None:
         reason = (request.POST.get("reason") or "").strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from django.db import transaction
@@ -36,30 +37,26 @@ class FeatureFlagListView(StaffAPIView):
     @extend_schema(
         operation_id="admin_feature_flags_list",
         summary="Every flag with its per-cohort state, percent, window, kill state and rollout stage",
+        responses=serializers.FlagListOut,
     )
     def get(self, request: Request) -> Response:
         return Response({"flags": selectors.flags_overview()})
 
 
 class FeatureFlagDetailView(StaffAPIView):
-    @extend_schema(summary="One flag with its recent history")
+    @extend_schema(summary="One flag with its recent history", responses=serializers.FlagDetailOut)
     def get(self, request: Request, name: str) -> Response:
         payload = _flag_payload(name)
         payload["history"] = [
-            {
-                "at": h.created_at,
-                "actor": h.actor.username if h.actor else None,
-                "source": h.source,
-                "reason": h.reason,
-                "changed": h.changed_fields,
-                "before": h.before,
-                "after": h.after,
-            }
-            for h in selectors.flag_history(name)
+            {**asdict(change), "changed": list(change.changed)} for change in selectors.flag_changes(name)
         ]
         return Response(payload)
 
-    @extend_schema(request=serializers.FlagUpdateSerializer, summary="Change targeting (reason required)")
+    @extend_schema(
+        request=serializers.FlagUpdateSerializer,
+        responses=serializers.FlagUpdateOut,
+        summary="Change targeting (reason required)",
+    )
     def patch(self, request: Request, name: str) -> Response:
         data = validated(serializers.FlagUpdateSerializer, request.data)
         reason = data.pop("reason")
@@ -68,7 +65,11 @@ class FeatureFlagDetailView(StaffAPIView):
 
 
 class FeatureFlagToggleView(StaffAPIView):
-    @extend_schema(request=serializers.ToggleSerializer, summary="Kill/restore, or switch a cohort on or off")
+    @extend_schema(
+        request=serializers.ToggleSerializer,
+        responses=serializers.ToggleOut,
+        summary="Kill/restore, or switch a cohort on or off",
+    )
     def post(self, request: Request, name: str) -> Response:
         data = validated(serializers.ToggleSerializer, request.data)
         _, history = services.flag_toggle(
@@ -87,6 +88,7 @@ class FeatureFlagCheckView(StaffAPIView):
     @extend_schema(
         parameters=[OpenApiParameter("user_id", int, required=True)],
         summary="The answer and its reason for one user, with the user's bucket",
+        responses=serializers.FlagCheckOut,
     )
     def get(self, request: Request, name: str) -> Response:
         user_id = int_param(request.query_params, "user_id", minimum=1)
@@ -107,7 +109,7 @@ class FeatureFlagCheckView(StaffAPIView):
 class MyFlagsView(APIView):
     serializer_class = JSONObjectSerializer
 
-    @extend_schema(summary="Every flag's answer for the current user, with reasons")
+    @extend_schema(summary="Every flag's answer for the current user, with reasons (flag name → enabled, reason)")
     def get(self, request: Request) -> Response:
         names = sorted(flags.current_snapshot().flags)
         return Response(
@@ -119,11 +121,19 @@ class MyFlagsView(APIView):
 
 
 class RolloutListView(StaffAPIView):
-    @extend_schema(operation_id="admin_rollouts_list", summary="The latest rollout of every flag")
+    @extend_schema(
+        operation_id="admin_rollouts_list",
+        summary="The latest rollout of every flag",
+        responses=serializers.RolloutListOut,
+    )
     def get(self, request: Request) -> Response:
         return Response({"rollouts": [selectors.rollout_detail(r) for r in selectors.rollouts_latest()]})
 
-    @extend_schema(request=serializers.RolloutStartSerializer, summary="Start a rollout (default plan unless given)")
+    @extend_schema(
+        request=serializers.RolloutStartSerializer,
+        responses={201: serializers.RolloutDetailOut},
+        summary="Start a rollout (default plan unless given)",
+    )
     def post(self, request: Request) -> Response:
         data = validated(serializers.RolloutStartSerializer, request.data)
         with transaction.atomic():
@@ -144,13 +154,18 @@ class RolloutListView(StaffAPIView):
 
 
 class RolloutDetailView(StaffAPIView):
+    @extend_schema(summary="Plan, current stage, gate results and transitions", responses=serializers.RolloutDetailOut)
     def get(self, request: Request, flag: str) -> Response:
         rollout = rollouts.latest_rollout(flag)
         if rollout is None:
             raise NotFoundError("rollout_not_found", f"Flag {flag!r} has no rollout.")
         return Response(selectors.rollout_detail(rollout))
 
-    @extend_schema(request=serializers.GuardSerializer, summary="Set guard rules, N, dwell time and policy")
+    @extend_schema(
+        request=serializers.GuardSerializer,
+        responses=serializers.RolloutDetailOut,
+        summary="Set guard rules, N, dwell time and policy",
+    )
     def patch(self, request: Request, flag: str) -> Response:
         data = validated(serializers.GuardSerializer, request.data)
         rollout = rollouts.rollout_configure_guards(flag_name=flag, actor=request.user, **data)
@@ -167,7 +182,11 @@ def _transition_response(outcome: rollouts.TransitionOutcome) -> Response:
 
 
 class RolloutAdvanceView(StaffAPIView):
-    @extend_schema(request=serializers.ReasonSerializer, summary="Advance one stage (gates apply)")
+    @extend_schema(
+        request=serializers.ReasonSerializer,
+        responses=serializers.TransitionResponseOut,
+        summary="Advance one stage (gates apply)",
+    )
     def post(self, request: Request, flag: str) -> Response:
         data = validated(serializers.ReasonSerializer, request.data)
         return _transition_response(
@@ -178,7 +197,11 @@ class RolloutAdvanceView(StaffAPIView):
 
 
 class RolloutSetPhaseView(StaffAPIView):
-    @extend_schema(request=serializers.SetPhaseSerializer, summary="Jump to a stage (gates apply going forward)")
+    @extend_schema(
+        request=serializers.SetPhaseSerializer,
+        responses=serializers.TransitionResponseOut,
+        summary="Jump to a stage (gates apply going forward)",
+    )
     def post(self, request: Request, flag: str) -> Response:
         data = validated(serializers.SetPhaseSerializer, request.data)
         return _transition_response(
@@ -193,7 +216,11 @@ class RolloutSetPhaseView(StaffAPIView):
 
 
 class RolloutRollbackView(StaffAPIView):
-    @extend_schema(request=serializers.RollbackSerializer, summary="One stage back, to a stage, or all off")
+    @extend_schema(
+        request=serializers.RollbackSerializer,
+        responses=serializers.TransitionResponseOut,
+        summary="One stage back, to a stage, or all off",
+    )
     def post(self, request: Request, flag: str) -> Response:
         data = validated(serializers.RollbackSerializer, request.data)
         return _transition_response(
@@ -204,21 +231,33 @@ class RolloutRollbackView(StaffAPIView):
 
 
 class RolloutPauseView(StaffAPIView):
-    @extend_schema(request=serializers.ReasonSerializer, summary="Pause (no forward moves until resumed)")
+    @extend_schema(
+        request=serializers.ReasonSerializer,
+        responses=serializers.TransitionResponseOut,
+        summary="Pause (no forward moves until resumed)",
+    )
     def post(self, request: Request, flag: str) -> Response:
         data = validated(serializers.ReasonSerializer, request.data)
         return _transition_response(rollouts.rollout_pause(flag_name=flag, actor=request.user, reason=data["reason"]))
 
 
 class RolloutResumeView(StaffAPIView):
-    @extend_schema(request=serializers.ReasonSerializer, summary="Resume a paused rollout")
+    @extend_schema(
+        request=serializers.ReasonSerializer,
+        responses=serializers.TransitionResponseOut,
+        summary="Resume a paused rollout",
+    )
     def post(self, request: Request, flag: str) -> Response:
         data = validated(serializers.ReasonSerializer, request.data)
         return _transition_response(rollouts.rollout_resume(flag_name=flag, actor=request.user, reason=data["reason"]))
 
 
 class DeploymentValidateView(StaffAPIView):
-    @extend_schema(request=serializers.ValidateSerializer, summary="Run the pre- or post-deployment checks")
+    @extend_schema(
+        request=serializers.ValidateSerializer,
+        responses=serializers.ValidationOut,
+        summary="Run the pre- or post-deployment checks",
+    )
     def post(self, request: Request) -> Response:
         data = validated(serializers.ValidateSerializer, request.data)
         flag_name = data.get("flag")

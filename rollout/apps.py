@@ -7,6 +7,7 @@ from django.db.models.signals import post_migrate
 
 
 def _sync_defaults(sender: AppConfig, **kwargs: Any) -> None:
+    # Not at the top: apps.py is imported before models may be (AppConfig convention), see ready().
     from rollout.monitoring.defaults import monitoring_sync_defaults
     from rollout.services import flags_sync_registered
 
@@ -15,7 +16,7 @@ def _sync_defaults(sender: AppConfig, **kwargs: Any) -> None:
 
 
 def _on_job_finished(sender: Any, kind: str, outcome: str, seconds: float, **kwargs: Any) -> None:
-    from rollout.monitoring import increment, record
+    from rollout.monitoring import increment, record  # see _sync_defaults
 
     record("jobs.duration_ms", seconds * 1000.0, kind=kind, outcome=outcome)
     increment("jobs.finished", kind=kind, outcome=outcome)
@@ -23,22 +24,26 @@ def _on_job_finished(sender: Any, kind: str, outcome: str, seconds: float, **kwa
 
 class RolloutConfig(AppConfig):
     name = "rollout"
-    verbose_name = "Rollout (flags, rollouts, monitoring)"
+    verbose_name = "Rollout (flags, rollouts, guards)"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Imports here, not at the top: these modules define or use models, which only exist once the app
+        # registry is ready (the Django convention for AppConfig.ready).
         from prometheus_client import REGISTRY
 
+        from core.demo import register_seeder
         from core.schedules import ScheduleSpec, register_schedule
         from core.signals import job_finished
-        from rollout import signals
-        from rollout.monitoring import guards  # noqa: F401  (registers the guard gate)
+        from rollout import (
+            guards,  # noqa: F401  (registers the guard gate and the after-evaluation hook)
+            signals,
+            validation,  # noqa: F401  (registers the pre-deployment gate)
+        )
+        from rollout.demo import seed_rollout_demo
         from rollout.monitoring.prometheus import RecordedMetricsCollector
 
         signals.connect()
-        from core.demo import register_seeder
-        from rollout.demo import seed_rollout_demo
-
         register_seeder(10, "rollout", seed_rollout_demo)
         post_migrate.connect(_sync_defaults, sender=self, dispatch_uid="rollout.sync_defaults")
         job_finished.connect(_on_job_finished, dispatch_uid="rollout.job_metrics")

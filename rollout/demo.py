@@ -1,4 +1,5 @@
-"""Demo: the enhanced TRIMP rollout, guarded, at its beta stage (so the demo shows both methods)."""
+"""Demo: the rollouts features registered (``rollout.registry.register_demo_rollout``), guarded, at their
+demo stage (training registers enhanced TRIMP at beta, so the demo shows both methods)."""
 
 from __future__ import annotations
 
@@ -6,20 +7,27 @@ from typing import Any
 
 from core.errors import ServiceError
 from rollout.models import Rollout
+from rollout.registry import DemoRollout, registered_demo_rollouts
 from rollout.rollouts import rollout_configure_guards, rollout_set_phase, rollout_start
 
-FLAG = "enhanced_trimp_calculation"
-GUARDS = ["TRIMP error rate", "TRIMP success rate", "TRIMP calculation time p95"]
+
+def _seed_one(spec: DemoRollout, users: Any) -> str:
+    """Idempotent: leaves an existing rollout of the flag alone."""
+    flag = spec.flag
+    if Rollout.objects.filter(flag__name=flag).exists():
+        return f"rollout of {flag} already present"
+    rollout_start(flag_name=flag, actor=users.admin, reason=spec.reason, source="demo")
+    rollout_configure_guards(
+        flag_name=flag, actor=users.admin, guard_rules=list(spec.guard_rules), guard_consecutive=spec.guard_consecutive
+    )
+    try:
+        rollout_set_phase(
+            flag_name=flag, phase=spec.phase, actor=users.admin, reason=f"demo: {spec.phase}", source="demo"
+        )
+    except ServiceError as exc:  # a gate failed (e.g. no broker): the rollout stays at its first stage
+        return f"rollout of {flag} started; {spec.phase} stage blocked: {exc.message}"
+    return f"rollout of {flag} at {spec.phase}, guarded by {', '.join(spec.guard_rules)}"
 
 
 def seed_rollout_demo(users: Any) -> str:
-    """Idempotent: leaves an existing rollout of the flag alone."""
-    if Rollout.objects.filter(flag__name=FLAG).exists():
-        return "rollout already present"
-    rollout_start(flag_name=FLAG, actor=users.admin, reason="demo: ship stream-based TRIMP", source="demo")
-    rollout_configure_guards(flag_name=FLAG, actor=users.admin, guard_rules=GUARDS, guard_consecutive=3)
-    try:
-        rollout_set_phase(flag_name=FLAG, phase="beta_rollout", actor=users.admin, reason="demo: beta", source="demo")
-    except ServiceError as exc:  # a gate failed (e.g. no broker): the rollout stays at its first stage
-        return f"rollout of {FLAG} started; beta stage blocked: {exc.message}"
-    return f"rollout of {FLAG} at beta_rollout, guarded by {', '.join(GUARDS)}"
+    return "; ".join(_seed_one(spec, users) for spec in registered_demo_rollouts()) or "no demo rollout registered"

@@ -26,7 +26,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache as _django_cache
+from django.db.models import Q
+
+from core.models import User
 from rollout.hashing import bucket as _bucket
+from rollout.models import Flag, FlagsVersion
+from rollout.registry import env_overrides
 
 logger = logging.getLogger(__name__)
 
@@ -74,25 +81,18 @@ _state = _State()
 
 
 def _refresh_seconds() -> float:
-    from django.conf import settings
-
     return float(getattr(settings, "FLAGS_REFRESH_SECONDS", 1.0))
 
 
 def _snapshot_file() -> Path:
-    from django.conf import settings
-
     return Path(settings.VAR_DIR) / "flags-snapshot.json"
 
 
 def _shared_cache() -> Any | None:
-    from django.conf import settings
-    from django.core.cache import cache
-
     backend = settings.CACHES["default"]["BACKEND"]
     if backend.endswith(("LocMemCache", "DummyCache")):
         return None  # per-process: useless for cross-process invalidation
-    return cache
+    return _django_cache
 
 
 def _read_token() -> str | None:
@@ -108,8 +108,6 @@ def _read_token() -> str | None:
             _state.cache_down_until = now + CACHE_RETRY_SECONDS
             logger.warning("flag cache unreachable; reading flag versions from the database", exc_info=True)
     try:
-        from rollout.models import FlagsVersion
-
         row = FlagsVersion.objects.filter(pk=1).values_list("version", "changed_at").first()
     except Exception:
         logger.error("flag version unreadable from the database; keeping the last snapshot", exc_info=True)
@@ -131,14 +129,9 @@ def _epoch(value: datetime | None) -> float | None:
 
 def build_snapshot(token: str) -> Snapshot:
     """Read every flag and the cohort memberships it needs (four queries)."""
-    from rollout.models import Flag
-    from rollout.registry import env_overrides
-
     flag_model: Any = Flag
     user_model = flag_model.users.through
     group_model = flag_model.groups.through
-    from core.models import User
-
     membership = User.groups.through
     flag_users: dict[int, set[int]] = {}
     for flag_id, user_id in user_model.objects.values_list("flag_id", "user_id"):
@@ -152,8 +145,6 @@ def build_snapshot(token: str) -> Snapshot:
         members.setdefault(group_id, set()).add(user_id)
     staff_ids: set[int] = set()
     superuser_ids: set[int] = set()
-    from django.db.models import Q
-
     for user_id, is_staff, is_superuser, role in User.objects.filter(
         Q(is_staff=True) | Q(is_superuser=True) | Q(role="staff"), is_active=True
     ).values_list("pk", "is_staff", "is_superuser", "role"):
@@ -217,8 +208,6 @@ def _write_file(snapshot: Snapshot) -> None:
 
 
 def _load_file() -> Snapshot | None:
-    from rollout.registry import env_overrides
-
     try:
         data = json.loads(_snapshot_file().read_text())
         flags = {

@@ -65,15 +65,3 @@ def run_gates(context: GateContext) -> list[GateResult]:
             continue
         results.extend(outcome if isinstance(outcome, list) else [outcome])
     return results
-
-
-def _pre_deployment_gate(context: GateContext) -> list[GateResult]:
-    from rollout.validation import run_validation
-
-    return [
-        GateResult(name=f"pre_deployment.{check.name}", passed=check.passed, detail=check.detail)
-        for check in run_validation("pre_deployment", flag_name=context.flag_name)
-    ]
-
-
-register_gate("pre_deployment", _pre_deployment_gate, order=10)

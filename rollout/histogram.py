@@ -54,7 +54,7 @@ def _representative(index: int, lo: float, hi: float) -> float:
     return min(max(estimate, lo), hi)
 
 
-def percentile(buckets: Mapping[int | str, int], q: float, *, lo: float, hi: float) -> float | None:
+def percentile(buckets: Mapping[int, int] | Mapping[str, int], q: float, *, lo: float, hi: float) -> float | None:
     """The ``q``-th percentile (0–100) of the values summarised by ``buckets``; None when empty.
 
     Like numpy's default (linear) method: the rank ``(n − 1)·q`` falls between two order statistics; each is

@@ -1,4 +1,5 @@
-"""Flags (django-waffle's model, extended), their audit history, staged rollouts and their transitions."""
+"""Flags (django-waffle's model, extended), their audit history, staged rollouts, their transitions and the
+incidents guards record (monitoring's own models are in ``rollout/monitoring/models.py``, app label ``monitoring``)."""
 
 from __future__ import annotations
 
@@ -126,7 +127,7 @@ class Rollout(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     guard_policy = models.CharField(max_length=16, choices=GuardPolicy.choices, default=GuardPolicy.ROLLBACK)
     guard_rules = models.ManyToManyField(
-        "rollout.AlertRule", blank=True, related_name="guarded_rollouts", help_text="Rules that guard this rollout."
+        "monitoring.AlertRule", blank=True, related_name="guarded_rollouts", help_text="Rules that guard this rollout."
     )
     guard_consecutive = models.PositiveSmallIntegerField(
         default=3, help_text="Critical evaluations in a row before the guard acts."
@@ -195,31 +196,21 @@ class RolloutTransition(models.Model):
         return f"{self.kind} {self.from_stage} → {self.to_stage}"
 
 
-from rollout.monitoring.models import (  # noqa: E402  (models of the monitoring part of this app)
-    Alert,
-    AlertEvent,
-    AlertRule,
-    EvaluationLease,
-    Incident,
-    MetricMinute,
-    Notification,
-    NotificationChannel,
-    RuleState,
-)
+class Incident(models.Model):
+    """What a guard did to a rollout because of an alert."""
 
-__all__ = [
-    "Alert",
-    "AlertEvent",
-    "AlertRule",
-    "EvaluationLease",
-    "Flag",
-    "FlagHistory",
-    "FlagsVersion",
-    "Incident",
-    "MetricMinute",
-    "Notification",
-    "NotificationChannel",
-    "Rollout",
-    "RolloutTransition",
-    "RuleState",
-]
+    rollout = models.ForeignKey(Rollout, on_delete=models.CASCADE, related_name="incidents")
+    alert = models.ForeignKey("monitoring.Alert", on_delete=models.PROTECT, related_name="incidents")
+    transition = models.ForeignKey(
+        RolloutTransition, null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
+    )
+    action = models.CharField(max_length=16)  # rollback | pause
+    summary = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["rollout", "alert"], name="one_incident_per_rollout_alert")]
+
+    def __str__(self) -> str:
+        return f"{self.action} of rollout {self.rollout_id} for alert {self.alert_id}"

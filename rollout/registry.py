@@ -1,13 +1,22 @@
-"""Flags that apps register at start-up (name, default, optional environment override).
+"""What feature apps register with rollout at start-up (from their ``AppConfig.ready``), so that rollout
+never imports a feature app:
 
-``flags_sync_registered()`` (run after ``migrate``) creates the registered flags that do not exist yet, with
-their defaults, and never touches a flag that exists: ops own its state from then on.
+- flags (``register_flag(FlagSpec(...))``): name, default, optional environment override.
+  ``flags_sync_registered()`` (run after ``migrate``) creates the registered flags that do not exist yet,
+  with their defaults, and never touches a flag that exists: ops own its state from then on.
+- alert rules (``register_alert_rule(AlertRuleSpec(...))``): created once after ``migrate`` by
+  ``monitoring_sync_defaults()`` when no rule of that name exists, then owned by ops.
+- demo rollouts (``register_demo_rollout(DemoRollout(...))``): started by ``seed_demo``.
+
+Gates have their own registry in ``rollout/gates.py`` (``register_gate``).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -78,3 +87,87 @@ register_flag(
         owner="rollout",
     )
 )
+
+
+@dataclass(frozen=True)
+class AlertRuleSpec:
+    """A default alert rule (see ``rollout.monitoring.models.AlertRule`` for the meaning of each field).
+
+    Thresholds are in the metric's unit (ratios 0–1, milliseconds, MB); windows in minutes.
+    """
+
+    name: str
+    description: str
+    metric: str
+    aggregation: str
+    operator: str
+    warning: float | None = None
+    error: float | None = None
+    critical: float | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    denominator_metric: str = ""
+    group_by: tuple[str, ...] = ()
+    window_minutes: int = 5
+    interval_seconds: int = 60
+    min_samples: int = 1
+    recovery_minutes: int = 5
+    owner: str = ""
+
+    def model_fields(self) -> dict[str, Any]:
+        """The AlertRule field values this spec creates a rule with."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "metric": self.metric,
+            "aggregation": self.aggregation,
+            "operator": self.operator,
+            "warning": self.warning,
+            "error": self.error,
+            "critical": self.critical,
+            "tags": dict(self.tags),
+            "denominator_metric": self.denominator_metric,
+            "group_by": list(self.group_by),
+            "window_minutes": self.window_minutes,
+            "interval_seconds": self.interval_seconds,
+            "min_samples": self.min_samples,
+            "recovery_minutes": self.recovery_minutes,
+        }
+
+
+_RULES: dict[str, AlertRuleSpec] = {}
+
+
+def register_alert_rule(spec: AlertRuleSpec) -> AlertRuleSpec:
+    existing = _RULES.get(spec.name)
+    if existing is not None and existing != spec:
+        raise ImproperlyConfigured(f"alert rule {spec.name!r} is registered twice with different settings")
+    _RULES[spec.name] = spec
+    return spec
+
+
+def registered_alert_rules() -> list[AlertRuleSpec]:
+    return [_RULES[name] for name in sorted(_RULES)]
+
+
+@dataclass(frozen=True)
+class DemoRollout:
+    """A guarded rollout ``seed_demo`` starts and moves to ``phase`` (idempotent: skipped when one exists)."""
+
+    flag: str
+    phase: str
+    reason: str
+    guard_rules: tuple[str, ...] = ()
+    guard_consecutive: int = 3
+    owner: str = ""
+
+
+_DEMO_ROLLOUTS: dict[str, DemoRollout] = {}
+
+
+def register_demo_rollout(spec: DemoRollout) -> DemoRollout:
+    _DEMO_ROLLOUTS[spec.flag] = spec
+    return spec
+
+
+def registered_demo_rollouts() -> list[DemoRollout]:
+    return [_DEMO_ROLLOUTS[flag] for flag in sorted(_DEMO_ROLLOUTS)]

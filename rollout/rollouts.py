@@ -17,6 +17,7 @@ from core.errors import ConflictError, NotFoundError, ServiceError
 from core.models import User
 from rollout.gates import GateContext, GateResult, run_gates
 from rollout.models import Flag, FlagHistory, Rollout, RolloutTransition
+from rollout.monitoring.models import AlertRule
 from rollout.services import apply_stage_state, flag_kill
 from rollout.stages import PlanError, build_plan
 
@@ -424,8 +425,6 @@ def rollout_configure_guards(
 ) -> Rollout:
     """Set which alert rules guard the open rollout, how many critical evaluations trigger the guard, the
     minimum dwell per stage and the policy (rollback | pause)."""
-    from rollout.models import AlertRule
-
     rollout = _open_rollout_for_update(flag_name)
     if guard_rules is not None:
         rules = list(AlertRule.objects.filter(name__in=guard_rules))

@@ -63,3 +63,136 @@ class RollbackSerializer(serializers.Serializer):
 class ValidateSerializer(serializers.Serializer):
     validation_type = serializers.ChoiceField(choices=VALIDATION_TYPES)
     flag = serializers.CharField(required=False, max_length=100)
+
+
+# --- responses (documentation of what the API answers; the views build them from the selectors) -------------
+
+
+class CohortsOut(serializers.Serializer):
+    admin = serializers.BooleanField()
+    beta = serializers.BooleanField()
+    regular = serializers.BooleanField(help_text="percent is 100")
+
+
+class WindowOut(serializers.Serializer):
+    active_from = serializers.DateTimeField(allow_null=True)
+    active_until = serializers.DateTimeField(allow_null=True)
+    active_now = serializers.BooleanField()
+
+
+class GateResultOut(serializers.Serializer):
+    name = serializers.CharField()
+    passed = serializers.BooleanField()
+    detail = serializers.CharField()
+
+
+class RolloutSummaryOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    stage = serializers.CharField()
+    stage_index = serializers.IntegerField()
+    stages = serializers.ListField(child=serializers.CharField())
+    status = serializers.CharField(help_text="active, paused, completed or aborted")
+    guard_policy = serializers.CharField(help_text="rollback or pause")
+    guard_rules = serializers.ListField(child=serializers.CharField())
+    guard_consecutive = serializers.IntegerField()
+    min_dwell_minutes = serializers.IntegerField()
+    stage_entered_at = serializers.DateTimeField()
+    last_gate_results = GateResultOut(many=True)
+
+
+class FlagOut(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    killed = serializers.BooleanField()
+    everyone = serializers.BooleanField(allow_null=True)
+    cohorts = CohortsOut()
+    percent = serializers.IntegerField(allow_null=True)
+    groups = serializers.ListField(child=serializers.CharField())
+    users = serializers.IntegerField(help_text="how many users are targeted one by one")
+    window = WindowOut()
+    env_override = serializers.BooleanField(allow_null=True)
+    rollout = RolloutSummaryOut(allow_null=True)
+    modified = serializers.DateTimeField()
+
+
+class FlagListOut(serializers.Serializer):
+    flags = FlagOut(many=True)
+
+
+class FlagChangeOut(serializers.Serializer):
+    at = serializers.DateTimeField()
+    actor = serializers.CharField(allow_null=True)
+    source = serializers.CharField()
+    reason = serializers.CharField()
+    changed = serializers.ListField(child=serializers.CharField())
+    before = serializers.DictField()
+    after = serializers.DictField()
+
+
+class FlagDetailOut(FlagOut):
+    history = FlagChangeOut(many=True)
+
+
+class FlagUpdateOut(FlagOut):
+    changed = serializers.ListField(child=serializers.CharField())
+
+
+class ToggleOut(serializers.Serializer):
+    success = serializers.BooleanField()
+    changed = serializers.BooleanField()
+    flag = FlagOut()
+
+
+class FlagCheckOut(serializers.Serializer):
+    flag = serializers.CharField()
+    user_id = serializers.IntegerField()
+    enabled = serializers.BooleanField()
+    reason = serializers.CharField()
+    bucket = serializers.IntegerField(help_text="1..100")
+
+
+class TransitionOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    # "from" is a Python keyword: declared below
+    to = serializers.CharField()
+    actor = serializers.CharField(allow_null=True)
+    source = serializers.CharField()
+    reason = serializers.CharField()
+    blocked = serializers.BooleanField()
+    gate_results = GateResultOut(many=True)
+    duration_ms = serializers.FloatField()
+    details = serializers.DictField()
+    created_at = serializers.DateTimeField()
+
+
+TransitionOut._declared_fields["from"] = serializers.CharField()
+
+
+class RolloutDetailOut(RolloutSummaryOut):
+    flag = serializers.CharField()
+    plan = serializers.ListField(child=serializers.DictField())
+    created_at = serializers.DateTimeField()
+    created_by = serializers.IntegerField(allow_null=True)
+    transitions = TransitionOut(many=True)
+
+
+class RolloutListOut(serializers.Serializer):
+    rollouts = RolloutDetailOut(many=True)
+
+
+class TransitionResponseOut(serializers.Serializer):
+    transition = TransitionOut()
+    rollout = RolloutDetailOut()
+
+
+class CheckOut(serializers.Serializer):
+    name = serializers.CharField()
+    passed = serializers.BooleanField()
+    detail = serializers.CharField()
+
+
+class ValidationOut(serializers.Serializer):
+    validation_type = serializers.CharField()
+    passed = serializers.BooleanField()
+    checks = CheckOut(many=True)

@@ -97,6 +97,18 @@ def _validate(changes: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
+def flag_changes_validate(changes: dict[str, Any]) -> dict[str, Any]:
+    """Check a targeting change without writing (forms call it to show errors); returns the cleaned values.
+
+    Raises ``ServiceError("invalid_flag_change", ...)`` naming the first bad field.
+    """
+    clean = _validate(changes)
+    start, end = clean.get("active_from"), clean.get("active_until")
+    if start and end and start >= end:
+        raise ServiceError("invalid_flag_change", "active_from must be before active_until.")
+    return clean
+
+
 def _apply(flag: Flag, changes: dict[str, Any]) -> None:
     for key in ("everyone", "percent", "staff", "superusers", "active_from", "active_until", "note"):
         if key in changes:
@@ -122,17 +134,40 @@ def _record(
 
 @transaction.atomic
 def flag_update(
-    *, name: str, changes: dict[str, Any], actor: User | None, source: str, reason: str = ""
+    *,
+    name: str,
+    changes: dict[str, Any],
+    actor: User | None,
+    source: str,
+    reason: str = "",
+    description: str | None = None,
 ) -> tuple[Flag, FlagHistory | None]:
-    """Change a flag's targeting. Returns the flag and its history row (None when nothing changed)."""
+    """Change a flag's targeting (and its description when given). Returns the flag and its history row (None
+    when the targeting did not change)."""
     clean = _validate(changes)
     flag = _get_for_update(name)
     before = flag_state(flag)
+    if description is not None and description != flag.description:
+        flag.description = description
+        flag.save(update_fields=["description"])
     _apply(flag, clean)
     after = flag_state(flag)
     if before == after:
         return flag, None
     return flag, _record(flag, before, after, actor=actor, source=source, reason=reason)
+
+
+@transaction.atomic
+def flag_create(
+    *, name: str, description: str = "", changes: dict[str, Any], actor: User | None, source: str, reason: str
+) -> tuple[Flag, FlagHistory]:
+    """Create a flag (off unless ``changes`` target someone) and record its first history row."""
+    clean = _validate(changes)
+    if Flag.objects.filter(name=name).exists():
+        raise ServiceError("flag_exists", f"A flag named {name!r} exists already.")
+    flag = Flag.objects.create(name=name, description=description)
+    _apply(flag, clean)
+    return flag, _record(flag, {}, flag_state(flag), actor=actor, source=source, reason=reason)
 
 
 @transaction.atomic
@@ -298,13 +333,3 @@ def flags_import(
         if dry_run:
             transaction.set_rollback(True)
     return report
-
-
-def flag_record_change(
-    *, flag: Flag, before: dict[str, Any], actor: User | None, source: str, reason: str
-) -> FlagHistory | None:
-    """Record a change already saved by another writer (the admin form saves m2m itself)."""
-    after = flag_state(flag)
-    if before == after:
-        return None
-    return _record(flag, before, after, actor=actor, source=source, reason=reason)

@@ -8,18 +8,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.db.models import F
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
+
+from core.models import User
+from rollout import flags
+from rollout.models import Flag, FlagsVersion
 
 logger = logging.getLogger(__name__)
 
 
 def flags_bump_version() -> None:
     """Advance the version token; every process rebuilds its snapshot on its next check."""
-    from rollout import flags
-    from rollout.models import FlagsVersion
-
     updated = FlagsVersion.objects.filter(pk=1).update(version=F("version") + 1, changed_at=timezone.now())
     if not updated:
         FlagsVersion.objects.get_or_create(pk=1, defaults={"version": 1})
@@ -29,20 +32,16 @@ def flags_bump_version() -> None:
 
 
 def _after_commit() -> None:
-    from rollout import flags
-
     _forget_cached_token()
     flags.invalidate_local()
 
 
 def _forget_cached_token() -> None:
-    from rollout.flags import VERSION_CACHE_KEY, _shared_cache
-
-    cache = _shared_cache()
+    cache = flags._shared_cache()
     if cache is None:
         return
     try:
-        cache.delete(VERSION_CACHE_KEY)
+        cache.delete(flags.VERSION_CACHE_KEY)
     except Exception:
         logger.warning("could not clear the cached flag version (cache down?)", exc_info=True)
 
@@ -60,11 +59,9 @@ def on_user_saved(sender: Any, instance: Any, created: bool, update_fields: Any 
     """Bump when the user's staff/superuser standing may differ from what every process's snapshot knows."""
     if update_fields is not None and not {"is_staff", "is_superuser", "role", "is_active"} & set(update_fields):
         return  # e.g. a login updating last_login
-    from rollout.flags import _state
-
     is_staff = bool(instance.is_active and (instance.is_staff or getattr(instance, "role", "") == "staff"))
     is_superuser = bool(instance.is_active and instance.is_superuser)
-    snapshot = _state.snapshot
+    snapshot = flags._state.snapshot
     if snapshot is None:
         # this process cannot compare; other processes may hold a stale view of this user
         if created and not (is_staff or is_superuser):
@@ -76,12 +73,6 @@ def on_user_saved(sender: Any, instance: Any, created: bool, update_fields: Any 
 
 
 def connect() -> None:
-    from django.contrib.auth.models import Group
-    from django.db.models.signals import m2m_changed, post_delete, post_save
-
-    from core.models import User
-    from rollout.models import Flag
-
     post_save.connect(on_flag_saved, sender=Flag, dispatch_uid="rollout.flag_saved")
     post_delete.connect(on_flag_saved, sender=Flag, dispatch_uid="rollout.flag_deleted")
     post_delete.connect(on_flag_saved, sender=Group, dispatch_uid="rollout.group_deleted")

@@ -6,13 +6,15 @@ from typing import Any
 
 from celery import shared_task
 
+from rollout.monitoring import flush
+from rollout.monitoring.evaluation import rules_evaluate
+from rollout.monitoring.maintenance import metrics_purge_old
+from rollout.monitoring.notifications import notification_deliver, notifications_deliver_due
+from rollout.monitoring.recorder import record_process_memory
+
 
 @shared_task(name="rollout.evaluate_rules", ignore_result=True, expires=55, acks_late=True)
 def evaluate_rules() -> dict[str, Any]:
-    from rollout.monitoring import flush
-    from rollout.monitoring.evaluation import rules_evaluate
-    from rollout.monitoring.system import record_process_memory
-
     record_process_memory("worker")
     flush()
     report = rules_evaluate()
@@ -27,20 +29,14 @@ def evaluate_rules() -> dict[str, Any]:
 
 @shared_task(name="rollout.deliver_notification", ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def deliver_notification(notification_id: int) -> str:
-    from rollout.monitoring.notifications import notification_deliver
-
     return notification_deliver(notification_id=notification_id)
 
 
 @shared_task(name="rollout.retry_notifications", ignore_result=True, expires=55)
 def retry_notifications() -> dict[str, int]:
-    from rollout.monitoring.notifications import notifications_deliver_due
-
     return notifications_deliver_due()
 
 
 @shared_task(name="rollout.purge_metrics", ignore_result=True)
 def purge_metrics() -> int:
-    from rollout.monitoring.maintenance import metrics_purge_old
-
     return metrics_purge_old()

@@ -8,8 +8,17 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
+from core.celery import app
 from core.health import check_broker, check_cache, check_database, check_migrations
+from core.models import Job
+from core.schedules import registered_schedules
+from core.schema import schema_status
+from rollout.flags import build_snapshot
+from rollout.gates import GateContext, GateResult, register_gate
+from rollout.models import Flag
+from rollout.registry import registered_flags
 
 REQUIRED_TASKS: set[str] = {"core.run_job", "core.sweep_jobs", "rollout.evaluate_rules", "rollout.deliver_notification"}
 VALIDATION_TYPES = ("pre_deployment", "post_deployment")
@@ -35,8 +44,6 @@ def _from_health(name: str, result: dict[str, Any]) -> Check:
 
 
 def _schema() -> Check:
-    from core.schema import schema_status
-
     report = schema_status()
     broken = {
         table: entry
@@ -54,9 +61,6 @@ def _schema() -> Check:
 
 
 def _flags(flag_name: str | None) -> Check:
-    from rollout.models import Flag
-    from rollout.registry import registered_flags
-
     wanted = {spec.name for spec in registered_flags()}
     if flag_name:
         wanted.add(flag_name)
@@ -68,8 +72,6 @@ def _flags(flag_name: str | None) -> Check:
 
 
 def _tasks() -> Check:
-    from core.celery import app
-
     app.loader.import_default_modules()
     missing = sorted(REQUIRED_TASKS - set(app.tasks))
     if missing:
@@ -78,10 +80,6 @@ def _tasks() -> Check:
 
 
 def _schedules() -> Check:
-    from django_celery_beat.models import PeriodicTask
-
-    from core.schedules import registered_schedules
-
     wanted = {spec.name for spec in registered_schedules()}
     present = dict(PeriodicTask.objects.filter(name__in=wanted).values_list("name", "enabled"))
     missing = sorted(wanted - set(present))
@@ -93,8 +91,6 @@ def _schedules() -> Check:
 
 
 def _stuck_jobs() -> Check:
-    from core.models import Job
-
     cutoff = timezone.now() - timedelta(seconds=2 * settings.JOB_QUEUED_RESEND_SECONDS)
     stuck = Job.objects.filter(status=Job.Status.QUEUED, enqueued_at__lt=cutoff).count()
     if stuck:
@@ -103,9 +99,6 @@ def _stuck_jobs() -> Check:
 
 
 def _flag_evaluation() -> Check:
-    from rollout.flags import build_snapshot
-    from rollout.models import Flag
-
     snapshot = build_snapshot("validation")
     absent = [name for name in Flag.objects.values_list("name", flat=True) if name not in snapshot.flags]
     if absent:
@@ -129,3 +122,14 @@ def run_validation(validation_type: str, *, flag_name: str | None = None) -> lis
     if validation_type == "post_deployment":
         checks += [_schedules(), _stuck_jobs(), _flag_evaluation()]
     return checks
+
+
+def _pre_deployment_gate(context: GateContext) -> list[GateResult]:
+    """The pre-deployment checks as a gate (registered here so that gates.py depends on nothing)."""
+    return [
+        GateResult(name=f"pre_deployment.{check.name}", passed=check.passed, detail=check.detail)
+        for check in run_validation("pre_deployment", flag_name=context.flag_name)
+    ]
+
+
+register_gate("pre_deployment", _pre_deployment_gate, order=10)

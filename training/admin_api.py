@@ -16,7 +16,7 @@ from core.errors import NotFoundError, ServiceError
 from core.jobs import job_cancel
 from core.models import Job
 from core.permissions import IsStaff
-from rollout.selectors import flag_history, flags_overview
+from rollout.selectors import flag_changes, flag_overview_for
 from training import selectors, services
 from training.comparison import trimp_comparison
 from training.config import current_settings, settings_dict
@@ -31,8 +31,8 @@ class StaffView(APIView):
 
 
 def _flag_status() -> dict[str, Any] | None:
-    overview = flags_overview(FLAG_NAME)
-    return overview[0] if overview else None
+    overview = flag_overview_for(FLAG_NAME)
+    return overview.as_dict() if overview else None
 
 
 def _settings_body() -> dict[str, Any]:
@@ -43,8 +43,8 @@ def _settings_body() -> dict[str, Any]:
         "updated_at": row.updated_at,
         "flag": _flag_status(),
         "flag_history": [
-            {"created_at": h.created_at, "actor": h.actor.username if h.actor else None, "reason": h.reason}
-            for h in flag_history(FLAG_NAME, limit=10)
+            {"created_at": change.at, "actor": change.actor, "reason": change.reason}
+            for change in flag_changes(FLAG_NAME, limit=10)
         ],
         "recent_changes": [
             {

@@ -18,7 +18,7 @@ from django.utils.safestring import mark_safe
 from core.errors import ServiceError
 from core.models import User
 from rollout.flags import flag_is_on
-from rollout.selectors import flags_overview
+from rollout.selectors import flag_overview_for
 from training import selectors
 from training.charts import pmc_chart_svg
 from training.config import current_settings, settings_dict
@@ -59,10 +59,9 @@ def trimp_settings_view(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(reverse("ops-trimp-settings"))
     context: dict[str, Any] = {**admin.site.each_context(request), "title": "TRIMP settings", "enabled": enabled}
     if enabled:
-        overview = flags_overview(FLAG_NAME)
         stats = selectors.calculation_stats()
         context.update(
-            flag=overview[0] if overview else None,
+            flag=flag_overview_for(FLAG_NAME),
             settings=settings_dict(current_settings()),
             stats=stats,
             methods=sorted(

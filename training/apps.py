@@ -9,19 +9,15 @@ class TrainingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # Imports here, not at the top: these modules define or use models, which only exist once the app
+        # registry is ready (the Django convention for AppConfig.ready).
         from core.demo import register_seeder
-        from rollout.registry import FlagSpec, register_flag
         from rollout.validation import require_task
-        from training import recalculation  # noqa: F401  (registers the training.recalculate job handler)
+        from training import (
+            ops,  # noqa: F401  (registers the flag, TRIMP alert rules and the demo rollout)
+            recalculation,  # noqa: F401  (registers the training.recalculate job handler)
+        )
         from training.demo import seed_training_demo
 
-        register_flag(
-            FlagSpec(
-                name="enhanced_trimp_calculation",
-                description="Score activities with stream-based (enhanced) TRIMP instead of the average-HR method.",
-                default_on=False,
-                owner="training",
-            )
-        )
         require_task("training.recalculate_help")
         register_seeder(50, "training", seed_training_demo)

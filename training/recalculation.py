@@ -26,6 +26,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
+from core.celery import app as celery_app
 from core.errors import NotFoundError, ServiceError
 from core.jobs import JobContext, JobError, job_enqueue, job_handler, job_is_cancelled
 from core.models import Job, User
@@ -37,6 +38,7 @@ from training.recalc_chunks import LostClaim, Scope, chunk_commit, chunk_compute
 logger = logging.getLogger(__name__)
 
 JOB_KIND = "training.recalculate"
+HELP_TASK = "training.recalculate_help"  # training/tasks.py calls this module: sent by name, no import
 MAX_CHUNK_ATTEMPTS = 3
 WAIT_SECONDS = 0.5
 TRIGGERS = ("api", "admin", "command", "hr_profile", "bench", "demo")
@@ -197,11 +199,9 @@ def _chunk_counts(job_id: int) -> dict[str, int]:
 
 
 def _send_helpers(job_id: int, count: int) -> None:
-    from training.tasks import recalculate_help
-
     for _ in range(count):
         try:
-            recalculate_help.apply_async(args=[job_id])
+            celery_app.send_task(HELP_TASK, args=[job_id])
         except Exception:  # the broker is down: the handler does the work alone
             logger.warning("could not send a recalculation helper for job %s", job_id, exc_info=True)
             return

@@ -186,7 +186,6 @@ def score_activity(
             error_code=MISSING_HR_CONFIG,
             error=message[:255],
         )
-    attempted = "stream" if choice.enhanced else "average_hr"
     warnings: list[str] = []
     if choice.reason == REASON_FLAG_ERROR:
         warnings.append(f"flag_error: {FEATURE_FLAG_ERROR} the rollout flag could not be evaluated; original method")
@@ -203,10 +202,7 @@ def score_activity(
         )
     except TrimpError as exc:
         elapsed_ms = (time.perf_counter() - started) * 1000.0
-        if record_metrics:
-            increment("trimp.calculations", method=attempted, outcome="failure")
-            record("trimp.calculation_ms", elapsed_ms, method=attempted)
-        return Scored(
+        failed = Scored(
             trimp=None,
             method="",
             reason=choice.reason,
@@ -219,12 +215,12 @@ def score_activity(
             error=exc.message[:255],
             calculation_ms=elapsed_ms,
         )
+        if record_metrics:
+            score_metrics_record(failed, choice)
+        return failed
     elapsed_ms = (time.perf_counter() - started) * 1000.0
-    if record_metrics:
-        increment("trimp.calculations", method=result.method, outcome="success")
-        record("trimp.calculation_ms", elapsed_ms, method=result.method)
     reason = REASON_STREAM_OK if result.method == "stream" else (result.reason or choice.reason)
-    return Scored(
+    scored = Scored(
         trimp=result.trimp,
         method=result.method,
         reason=reason,
@@ -238,3 +234,21 @@ def score_activity(
         details=_details(result),
         calculation_ms=elapsed_ms,
     )
+    if record_metrics:
+        score_metrics_record(scored, choice)
+    return scored
+
+
+def score_metrics_record(scored: Scored, choice: MethodChoice) -> None:
+    """Record one calculation's metrics: ``trimp.calculations`` (method, outcome) and ``trimp.calculation_ms``
+    (method). A result without a calculation (no profile) records nothing; a failure counts under the method
+    that was attempted."""
+    if scored.calculation_ms is None:
+        return
+    if scored.error_code:
+        method = "stream" if choice.enhanced else "average_hr"
+        increment("trimp.calculations", method=method, outcome="failure")
+    else:
+        method = scored.method
+        increment("trimp.calculations", method=method, outcome="success")
+    record("trimp.calculation_ms", scored.calculation_ms, method=method)

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from django.apps import apps
 from django.db.models import Count, Max, Min, QuerySet, Sum
 from django.utils import timezone
 
@@ -24,6 +25,7 @@ from training.models import (
     RecalculationChunk,
 )
 from training.recalculation import JOB_KIND, recalculation_report
+from training.streams import decode_stream
 
 FloatArray = npt.NDArray[np.float64]
 MONOTONY_PREFIX_DAYS = 6
@@ -58,8 +60,6 @@ def activities_filter(
 
 
 def activity_stream(activity: Activity) -> tuple[FloatArray, FloatArray] | None:
-    from training.streams import decode_stream
-
     data = ActivityStream.objects.filter(activity_id=activity.pk).values_list("data", flat=True).first()
     return decode_stream(data) if data is not None else None
 
@@ -337,8 +337,6 @@ def recalculation_jobs(*, limit: int = 20) -> list[Job]:
 
 def trimp_schema_status() -> dict[str, Any]:
     """Tables, columns and indexes of the training models present in the database."""
-    from django.apps import apps
-
     models = [m for m in apps.get_app_config("training").get_models() if m._meta.managed]
     report = schema_status(models)
     expected_columns = ("trimp_calculation_method", "hr_stream_sample_count", "trimp_processed_at")

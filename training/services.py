@@ -21,12 +21,19 @@ from core.errors import ConflictError, ServiceError
 from core.models import Job, User
 from training.bulk import SCORE_FIELDS, apply_to_instance
 from training.config import EDITABLE_FIELDS, SCORING_FIELDS, current_settings, settings_dict
-from training.engine import DATABASE_ERROR, HeartRateConfigError, HeartRateDataError, HRProfile, score
+from training.engine import (
+    DATABASE_ERROR,
+    INVALID_HR_DATA,
+    HeartRateConfigError,
+    HeartRateDataError,
+    HRProfile,
+    score,
+)
 from training.importers import ActivityFileError, ActivityFileTooLarge, parse
 from training.loads import daily_loads_rebuild
 from training.models import Activity, ActivityStream, HeartRateProfile, TrimpSettings, TrimpSettingsChange
 from training.recalculation import recalculation_start
-from training.scoring import ProfileBook, athlete_method, score_activity
+from training.scoring import MethodChoice, ProfileBook, Scored, athlete_method, score_activity, score_metrics_record
 from training.streams import encode_stream
 
 logger = logging.getLogger(__name__)
@@ -68,15 +75,43 @@ def _optional_positive(value: float | None, name: str) -> float | None:
     return float(value)
 
 
-def _check_usable(
-    times: np.ndarray, hrs: np.ndarray, *, timer: float | None, average_hr: float | None, max_gap_s: float
-) -> None:
-    try:
-        score(times, hrs, PLACEHOLDER_PROFILE, timer_seconds=timer, session_avg_hr=average_hr, max_gap_s=max_gap_s)
-    except HeartRateDataError as exc:
-        raise ServiceError(
-            exc.code, f"no usable heart rate: {exc.message}", details={"reason": "no_heart_rate"}, status=400
-        ) from exc
+def _unusable(message: str) -> ServiceError:
+    return ServiceError(
+        INVALID_HR_DATA, f"no usable heart rate: {message}", details={"reason": "no_heart_rate"}, status=400
+    )
+
+
+def _score_upload(
+    *, athlete: User, day: date, times: np.ndarray, hrs: np.ndarray, timer: float | None, average_hr: float | None
+) -> tuple[Scored, MethodChoice]:
+    """Score an upload once, before anything is stored, with the athlete's method and the profile of its day.
+
+    Data that cannot give a TRIMP is refused (400 ``TRIMP_001``, no metric: nothing was calculated for an
+    activity; the caller records the metrics once the activity is stored). Without a profile there is no score
+    to compute: the data is only checked against a placeholder profile, and the activity is stored with
+    ``TRIMP_002`` until a profile covers its day.
+    """
+    max_gap_s = current_settings().max_gap_s
+    profile = ProfileBook.for_athletes([athlete.pk]).valid_on(athlete.pk, day)
+    choice = athlete_method(athlete.pk)
+    if profile is None or profile.engine is None:
+        try:
+            score(times, hrs, PLACEHOLDER_PROFILE, timer_seconds=timer, session_avg_hr=average_hr, max_gap_s=max_gap_s)
+        except HeartRateDataError as exc:
+            raise _unusable(exc.message) from exc
+    scored = score_activity(
+        times=times,
+        hrs=hrs,
+        timer_seconds=timer,
+        average_hr=average_hr,
+        profile=profile,
+        choice=choice,
+        max_gap_s=max_gap_s,
+        record_metrics=False,
+    )
+    if scored.error_code == INVALID_HR_DATA:
+        raise _unusable(scored.error)
+    return scored, choice
 
 
 def activity_import(
@@ -112,7 +147,8 @@ def activity_import(
     timer = parsed.timer_seconds if parsed.timer_seconds is not None else _optional_positive(timer_seconds, "timer")
     stamped = np.isfinite(parsed.times)  # samples without a timestamp carry nothing for any method
     times, hrs = parsed.times[stamped], parsed.hrs[stamped]
-    _check_usable(times, hrs, timer=timer, average_hr=average_hr, max_gap_s=settings.max_gap_s)
+    day = local_day(parsed.start, athlete.timezone)
+    scored, choice = _score_upload(athlete=athlete, day=day, times=times, hrs=hrs, timer=timer, average_hr=average_hr)
     key = (external_id or parsed.external_id)[:200]
     try:
         with transaction.atomic():
@@ -125,7 +161,7 @@ def activity_import(
                         athlete=athlete,
                         sport=(sport or parsed.sport or "")[:MAX_SPORT_LENGTH].lower(),
                         start=parsed.start,
-                        local_date=local_day(parsed.start, athlete.timezone),
+                        local_date=day,
                         elapsed_seconds=parsed.elapsed_seconds,
                         timer_seconds=timer,
                         average_hr=average_hr,
@@ -139,7 +175,9 @@ def activity_import(
                 existing = Activity.objects.get(athlete=athlete, source=parsed.source_format, external_id=key)
                 return ImportResult(activity=existing, created=False)
             ActivityStream.objects.create(activity=activity, data=encode_stream(times, hrs), sample_count=times.size)
-            activity_score_now(activity=activity, times=times, hrs=hrs)
+            apply_to_instance(activity, scored, timezone.now())
+            activity.save(update_fields=SCORE_FIELDS)
+            score_metrics_record(scored, choice)
             daily_loads_rebuild({(athlete.pk, activity.local_date)})
     except DatabaseError as exc:
         logger.exception("%s: storing an imported activity failed", DATABASE_ERROR)

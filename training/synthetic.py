@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.signal import lfilter
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -68,6 +67,10 @@ def simulate_session(
     duration_s: int = 3600,
 ) -> Session:
     """One session of about ``duration_s`` seconds for an athlete with resting/max HR ``rest``/``max_hr``."""
+    # Not at the top: scipy.signal costs ~1.5 s of CPU to import and this module is imported by the demo
+    # seeder in every Django process; only generating a session needs it.
+    from scipy.signal import lfilter
+
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
     seconds = max(int(duration_s), 120)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication
-from knox.models import AuthToken
 
-from core.models import User
+# The token writes live in core.services; these names stay importable from here for existing callers.
+from core.services import token_create, token_revoke_all, tokens_purge_expired
+
+__all__ = ["BearerTokenAuthentication", "BearerTokenScheme", "token_create", "token_revoke_all", "tokens_purge_expired"]
 
 
 class BearerTokenAuthentication(TokenAuthentication):
@@ -18,28 +17,6 @@ class BearerTokenAuthentication(TokenAuthentication):
     Knox stores only a SHA-512 digest of each token; an expired token is deleted on first use and answered
     with 401; deleting the row revokes it.
     """
-
-
-def token_create(*, user: User, ttl_hours: int | None = None) -> tuple[AuthToken, str]:
-    """Create a token for ``user``; return the row and the plain token (shown once, never stored).
-
-    ``ttl_hours`` None uses the default ``API_TOKEN_TTL_HOURS``; 0 makes a token that never expires.
-    """
-    if ttl_hours is None:
-        return AuthToken.objects.create(user=user)
-    expiry = timedelta(hours=ttl_hours) if ttl_hours > 0 else None
-    return AuthToken.objects.create(user=user, expiry=expiry)
-
-
-def token_revoke_all(*, user: User) -> int:
-    """Revoke every token of ``user``; return how many were revoked."""
-    deleted, _ = AuthToken.objects.filter(user=user).delete()
-    return deleted
-
-
-def tokens_purge_expired() -> int:
-    deleted, _ = AuthToken.objects.filter(expiry__lt=timezone.now()).delete()
-    return deleted
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[misc]

@@ -12,7 +12,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from core.api.authentication import token_create
+from core.services import token_create
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO, free_port
+
+pytestmark = pytest.mark.system  # starts processes or servers (see pyproject's markers)
 
 
 def _get(url: str) -> tuple[int, bytes]:

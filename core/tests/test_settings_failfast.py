@@ -29,42 +29,49 @@ def _load_settings(**env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.system
 def test_production_without_secret_key_refuses_to_start() -> None:
     result = _load_settings(DJANGO_ENV="production", ALLOWED_HOSTS="stamina.example.com")
     assert result.returncode != 0
     assert "SECRET_KEY is required" in result.stderr
 
 
+@pytest.mark.system
 def test_production_with_short_secret_key_refuses_to_start() -> None:
     result = _load_settings(DJANGO_ENV="production", SECRET_KEY="short", ALLOWED_HOSTS="x.example.com")
     assert result.returncode != 0
     assert "at least 50" in result.stderr
 
 
+@pytest.mark.system
 def test_production_without_allowed_hosts_refuses_to_start() -> None:
     result = _load_settings(DJANGO_ENV="production", SECRET_KEY=GOOD_KEY)
     assert result.returncode != 0
     assert "ALLOWED_HOSTS is required" in result.stderr
 
 
+@pytest.mark.system
 def test_production_with_secrets_starts() -> None:
     result = _load_settings(DJANGO_ENV="production", SECRET_KEY=GOOD_KEY, ALLOWED_HOSTS="x.example.com")
     assert result.returncode == 0, result.stderr
     assert "started" in result.stdout
 
 
+@pytest.mark.system
 def test_bad_boolean_is_rejected() -> None:
     result = _load_settings(DEBUG="maybe")
     assert result.returncode != 0
     assert "DEBUG='maybe' is not a boolean" in result.stderr
 
 
+@pytest.mark.system
 def test_bad_database_url_is_rejected() -> None:
     result = _load_settings(DATABASE_URL="nosuchdb://x")
     assert result.returncode != 0
     assert "DATABASE_URL" in result.stderr
 
 
+@pytest.mark.system
 def test_unknown_environment_name_is_rejected() -> None:
     result = _load_settings(DJANGO_ENV="staging-ish")
     assert result.returncode != 0
@@ -86,6 +93,7 @@ def test_typed_helpers(monkeypatch: pytest.MonkeyPatch) -> None:
         env_int("X_INT", 1)
 
 
+@pytest.mark.system
 def test_deploy_check_passes_under_production_settings() -> None:
     """`check --deploy --fail-level WARNING` (security settings and the OpenAPI schema's own warnings)."""
     env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE"}}

@@ -6,12 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from django.db import transaction
 from django.utils import timezone
 
 from conftest import wait_for
 from core import jobs
 from core.models import Job
+
+pytestmark = pytest.mark.system  # starts processes or servers (see pyproject's markers)
 
 
 def _finished(job_id: int) -> bool:

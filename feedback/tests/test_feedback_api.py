@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 from core.jobs import job_run
 from core.models import Job
 from feedback.models import AccuracyValidation, Feedback, FeedbackChange, RoutingRule, Team
-from rollout.models import MetricMinute
 from rollout.monitoring import flush
+from rollout.monitoring.models import MetricMinute
 
 pytestmark = pytest.mark.django_db
 SUBMIT = "/api/feedback/submit"
@@ -232,8 +232,8 @@ def test_accuracy_validation_errors(client_for: Any, make_user: Any) -> None:
 
 
 def test_low_accuracy_opens_the_monitoring_alert(client_for: Any, make_user: Any) -> None:
-    from rollout.models import Alert, AlertRule
     from rollout.monitoring.evaluation import rules_evaluate
+    from rollout.monitoring.models import Alert, AlertRule
 
     athlete = make_user()
     client = client_for(athlete)

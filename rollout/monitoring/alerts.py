@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from core.errors import ConflictError, NotFoundError
 from core.models import User
-from rollout.models import Alert, AlertEvent, AlertRule
 from rollout.monitoring.aggregate import SEVERITY_ORDER
+from rollout.monitoring.models import Alert, AlertEvent, AlertRule
 from rollout.monitoring.notifications import notify
 
 

@@ -10,8 +10,8 @@ from rest_framework.response import Response
 from core.api.params import int_param, validated
 from core.errors import ServiceError
 from rollout.api import StaffAPIView
-from rollout.models import Alert
 from rollout.monitoring import alerts, selectors
+from rollout.monitoring.models import Alert
 
 
 class NoteSerializer(serializers.Serializer):

@@ -1,12 +1,13 @@
 """Evaluate every due rule over its window of per-minute aggregates; open, update and resolve alerts;
-then let the guards react. One run at a time (a lease row), cheap (one query per metric), idempotent."""
+then run the hooks registered with ``register_after_evaluation`` (the rollout guards) inside the same lease.
+One run at a time (a lease row), cheap (one query per metric), idempotent."""
 
 from __future__ import annotations
 
 import logging
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,9 +17,9 @@ from django.db import transaction
 from django.db.models import Max, Min, Sum
 from django.utils import timezone
 
-from rollout.models import Alert, AlertRule, EvaluationLease, MetricMinute, RuleState
 from rollout.monitoring.aggregate import Stats, aggregate_value, group_key, severity, tags_match
 from rollout.monitoring.alerts import alert_auto_resolve, alert_open_or_update
+from rollout.monitoring.models import Alert, AlertRule, EvaluationLease, MetricMinute, RuleState
 
 logger = logging.getLogger(__name__)
 _RELEASED = datetime(2000, 1, 1, tzinfo=UTC)
@@ -32,6 +33,16 @@ class EvaluationReport:
     resolved: int = 0
     incidents: list[int] = field(default_factory=list)
     skipped: bool = False
+
+
+# name → hook(now) returning the ids of the incidents it recorded; run after every evaluation, in the lease
+AfterEvaluation = Callable[[datetime], list[int]]
+_AFTER_EVALUATION: dict[str, AfterEvaluation] = {}
+
+
+def register_after_evaluation(name: str, hook: AfterEvaluation) -> None:
+    """Let a higher layer (rollout's guards) react to fresh verdicts without monitoring importing it."""
+    _AFTER_EVALUATION[name] = hook
 
 
 @contextmanager
@@ -198,8 +209,6 @@ def _apply_all(
 
 def rules_evaluate(*, now: datetime | None = None, force: bool = False) -> EvaluationReport:
     """Evaluate the rules that are due (all with ``force``), then run the guards. Holds the evaluation lease."""
-    from rollout.monitoring.guards import guards_check
-
     now = now or timezone.now()
     report = EvaluationReport()
     with lease("rules", now=now) as acquired:
@@ -218,5 +227,6 @@ def rules_evaluate(*, now: datetime | None = None, force: bool = False) -> Evalu
         _apply_all(due, {rule.pk: evaluate_rule(rule, window, now) for rule in due}, now, report)
         AlertRule.objects.filter(pk__in=[rule.pk for rule in due]).update(last_evaluated_at=now)
         report.evaluated_rules = len(due)
-        report.incidents = [incident.pk for incident in guards_check(now=now)]
+        for _name, hook in sorted(_AFTER_EVALUATION.items()):
+            report.incidents.extend(hook(now))
     return report

@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from rollout.models import MetricMinute
+from rollout.monitoring.models import MetricMinute
 
 
 def metrics_purge_old() -> int:

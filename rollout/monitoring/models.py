@@ -1,4 +1,9 @@
-"""Monitoring storage: per-minute metric aggregates, threshold rules, alerts, notifications, incidents."""
+"""Monitoring storage: per-minute metric aggregates, threshold rules, alerts, notifications.
+
+The app label is ``monitoring``; the tables keep the names they had under the ``rollout`` label (the models
+moved with ``SeparateDatabaseAndState``, no data moved), hence the explicit ``db_table``. Monitoring knows
+nothing of rollouts: guards (``rollout/guards.py``) and their incidents live with the rollouts.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ class MetricMinute(models.Model):
     buckets = models.JSONField(default=dict, help_text="histogram bucket index → count (rollout.histogram)")
 
     class Meta:
+        db_table = "rollout_metricminute"
         constraints = [models.UniqueConstraint(fields=["metric", "tags_key", "minute"], name="metric_minute_key")]
         indexes = [models.Index(fields=["metric", "minute"], name="metric_minute_time")]
 
@@ -43,6 +49,9 @@ class NotificationChannel(models.Model):
     timeout_seconds = models.FloatField(default=5.0)
     max_attempts = models.PositiveSmallIntegerField(default=5)
     enabled = models.BooleanField(default=True)
+
+    class Meta:
+        db_table = "rollout_notificationchannel"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.kind})"
@@ -85,11 +94,12 @@ class AlertRule(models.Model):
     interval_seconds = models.PositiveIntegerField(default=60)
     min_samples = models.PositiveIntegerField(default=1, help_text="Fewer samples in the window: no verdict.")
     recovery_minutes = models.PositiveIntegerField(default=5, help_text="OK for this long resolves the alert.")
-    channels = models.ManyToManyField(NotificationChannel, blank=True)
+    channels = models.ManyToManyField(NotificationChannel, blank=True, db_table="rollout_alertrule_channels")
     enabled = models.BooleanField(default=True)
     last_evaluated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        db_table = "rollout_alertrule"
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -110,6 +120,7 @@ class RuleState(models.Model):
     evaluated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        db_table = "rollout_rulestate"
         constraints = [models.UniqueConstraint(fields=["rule", "tags_key"], name="rule_state_key")]
 
     def __str__(self) -> str:
@@ -145,6 +156,7 @@ class Alert(models.Model):
     evaluations = models.PositiveIntegerField(default=1, help_text="Breaching evaluations while open.")
 
     class Meta:
+        db_table = "rollout_alert"
         ordering = ["-opened_at"]
         constraints = [
             models.UniqueConstraint(
@@ -178,6 +190,7 @@ class AlertEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "rollout_alertevent"
         ordering = ["created_at", "id"]
 
     def __str__(self) -> str:
@@ -206,30 +219,11 @@ class Notification(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        db_table = "rollout_notification"
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="notification_due")]
 
     def __str__(self) -> str:
         return f"{self.channel.name}: {self.subject} ({self.status})"
-
-
-class Incident(models.Model):
-    """What a guard did to a rollout because of an alert."""
-
-    rollout = models.ForeignKey("rollout.Rollout", on_delete=models.CASCADE, related_name="incidents")
-    alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="incidents")
-    transition = models.ForeignKey(
-        "rollout.RolloutTransition", null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
-    )
-    action = models.CharField(max_length=16)  # rollback | pause
-    summary = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        constraints = [models.UniqueConstraint(fields=["rollout", "alert"], name="one_incident_per_rollout_alert")]
-
-    def __str__(self) -> str:
-        return f"{self.action} of rollout {self.rollout_id} for alert {self.alert_id}"
 
 
 class EvaluationLease(models.Model):
@@ -238,6 +232,9 @@ class EvaluationLease(models.Model):
     name = models.CharField(max_length=64, primary_key=True)
     held_until = models.DateTimeField()
     holder = models.CharField(max_length=100, blank=True, default="")
+
+    class Meta:
+        db_table = "rollout_evaluationlease"
 
     def __str__(self) -> str:
         return f"{self.name} until {self.held_until}"

@@ -18,7 +18,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from rollout.models import Alert, Notification, NotificationChannel
+from core.celery import app as celery_app
+from rollout.monitoring.models import Alert, Notification, NotificationChannel
 
 logger = logging.getLogger(__name__)
 SENDING_TIMEOUT = timedelta(minutes=5)
@@ -40,12 +41,13 @@ def notify(
     return ids
 
 
-def _enqueue(ids: list[int]) -> None:
-    from rollout.tasks import deliver_notification
+DELIVER_TASK = "rollout.deliver_notification"  # rollout/tasks.py calls this module: sent by name, no import
 
+
+def _enqueue(ids: list[int]) -> None:
     for notification_id in ids:
         try:
-            deliver_notification.apply_async(args=[notification_id])
+            celery_app.send_task(DELIVER_TASK, args=[notification_id])
         except Exception:
             logger.warning("broker unavailable; notification %s will be sent by the sweeper", notification_id)
 

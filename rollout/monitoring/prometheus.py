@@ -7,8 +7,12 @@ import logging
 from collections.abc import Iterator
 from datetime import timedelta
 
+from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from rollout.histogram import percentile
+from rollout.monitoring.models import MetricMinute
 
 logger = logging.getLogger(__name__)
 
@@ -21,11 +25,6 @@ class RecordedMetricsCollector(Collector):
             yield GaugeMetricFamily(f"stamina_metric_{name}", name, labels=labels)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from django.utils import timezone
-
-        from rollout.histogram import percentile
-        from rollout.models import MetricMinute
-
         labels = ["metric", "tags"]
         count = GaugeMetricFamily("stamina_metric_count", "Samples in the last complete minute", labels=labels)
         mean = GaugeMetricFamily("stamina_metric_mean", "Mean in the last complete minute", labels=labels)

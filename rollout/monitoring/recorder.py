@@ -14,12 +14,16 @@ import contextlib
 import logging
 import math
 import os
+import resource
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+
+from django.conf import settings as django_settings
+from django.db import connection, transaction
 
 from rollout.histogram import bucket_index
 
@@ -72,12 +76,10 @@ class Recorder:
 
     def settings(self) -> tuple[float, bool, int]:
         if self._settings is None:
-            from django.conf import settings
-
             self._settings = (
-                float(getattr(settings, "METRICS_FLUSH_SECONDS", 5.0)),
-                bool(getattr(settings, "METRICS_FLUSH_THREAD", True)),
-                int(getattr(settings, "METRICS_MAX_BUFFERED_KEYS", 100_000)),
+                float(getattr(django_settings, "METRICS_FLUSH_SECONDS", 5.0)),
+                bool(getattr(django_settings, "METRICS_FLUSH_THREAD", True)),
+                int(getattr(django_settings, "METRICS_MAX_BUFFERED_KEYS", 100_000)),
             )
         return self._settings
 
@@ -109,10 +111,6 @@ class Recorder:
             self.thread.start()
 
     def _loop(self, interval: float) -> None:
-        from django.db import connection
-
-        from rollout.monitoring.system import record_process_memory
-
         role = os.environ.get("STAMINA_PROCESS_ROLE", "web")
         while not self.stop.wait(interval):
             try:
@@ -167,9 +165,9 @@ def _tags_key(tags: tuple[tuple[str, str], ...]) -> str:
 
 
 def _write(data: dict[Key, _Agg]) -> None:
-    from django.db import transaction
-
-    from rollout.models import MetricMinute
+    # Not at the top: this package's __init__ re-exports record(), so it is imported while the app registry
+    # is still loading app modules, before any model may be defined.
+    from rollout.monitoring.models import MetricMinute
 
     with transaction.atomic():
         for (metric, tags, minute_index), agg in sorted(data.items()):
@@ -242,3 +240,18 @@ def _flush_at_exit() -> None:
 
 
 atexit.register(_flush_at_exit)
+
+
+def rss_megabytes() -> float:
+    """Current resident set size of this process in MB (peak RSS where /proc is unavailable)."""
+    try:
+        with open("/proc/self/statm") as handle:
+            pages = int(handle.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+
+
+def record_process_memory(role: str) -> None:
+    """Record this process's resident memory (MB) as ``process.rss_mb`` tagged with its role."""
+    record("process.rss_mb", rss_megabytes(), role=role)

@@ -9,8 +9,9 @@ from typing import Any
 from django.db.models import Count
 from django.utils import timezone
 
-from rollout.models import Alert, AlertRule, Incident, MetricMinute, RuleState
+from rollout.models import Incident
 from rollout.monitoring.aggregate import Stats
+from rollout.monitoring.models import Alert, AlertRule, MetricMinute, RuleState
 
 
 def alert_dict(alert: Alert) -> dict[str, Any]:

@@ -78,3 +78,38 @@ def test_non_staff_cannot_reach_the_console(demo_users: Any) -> None:
     client = Client()
     client.force_login(demo_users.regular)
     assert client.get("/admin/rollout/flag/").status_code == 302
+
+
+def test_admin_edits_go_through_the_flag_service_validation(console: Client) -> None:
+    flag = Flag.objects.get(name=FLAG)
+    url = f"/admin/rollout/flag/{flag.pk}/change/"
+    form = {
+        "name": FLAG,
+        "description": "x",
+        "everyone": "unknown",
+        "note": "",
+        "active_from_0": "2026-12-02",
+        "active_from_1": "10:00:00",
+        "active_until_0": "2026-12-01",
+        "active_until_1": "10:00:00",
+        "change_reason": "window",
+    }
+    response = console.post(url, form)
+    assert response.status_code == 200 and "active_from must be before active_until" in response.content.decode()
+    assert not FlagHistory.objects.filter(flag_name=FLAG, source="admin").exists()
+
+
+def test_admin_creates_a_flag_with_its_first_history_row(console: Client, demo_users: Any) -> None:
+    form = {
+        "name": "new_flag",
+        "description": "d",
+        "everyone": "unknown",
+        "percent": "5",
+        "note": "",
+        "change_reason": "new",
+    }
+    assert console.post("/admin/rollout/flag/add/", form).status_code == 302
+    flag = Flag.objects.get(name="new_flag")
+    assert flag.percent == 5 and flag.description == "d"
+    row = FlagHistory.objects.get(flag_name="new_flag")
+    assert row.before == {} and row.after["percent"] == 5 and row.actor == demo_users.admin and row.source == "admin"

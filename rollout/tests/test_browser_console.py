@@ -9,6 +9,9 @@ import pytest
 from rollout.models import Rollout, RolloutTransition
 from rollout.rollouts import rollout_start
 
+pytestmark = pytest.mark.system  # starts processes or servers (see pyproject's markers)
+
+
 FLAG = "enhanced_trimp_calculation"
 
 

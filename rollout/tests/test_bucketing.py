@@ -7,6 +7,7 @@ import sys
 from collections import Counter
 
 import mmh3
+import pytest
 
 from rollout.hashing import bucket
 
@@ -70,6 +71,7 @@ def test_buckets_are_in_range_and_roughly_uniform() -> None:
     assert all(850 <= count <= 1150 for count in counts.values())
 
 
+@pytest.mark.system
 def test_deterministic_across_processes() -> None:
     code = "from rollout.hashing import bucket; print([bucket('enhanced_trimp_calculation', i) for i in range(1, 200)])"
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

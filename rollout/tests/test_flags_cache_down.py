@@ -82,6 +82,7 @@ def private_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         proc.wait(5)
 
 
+@pytest.mark.system
 def test_redis_dies_while_flags_are_evaluated(private_redis: tuple[str, Any], demo_users: Any) -> None:
     url, proc = private_redis
     Flag.objects.filter(name=FLAG).update(percent=100)
@@ -103,6 +104,7 @@ def test_redis_dies_while_flags_are_evaluated(private_redis: tuple[str, Any], de
             flags.reset()
 
 
+@pytest.mark.system
 def test_a_process_with_no_database_answers_from_the_snapshot_file(demo_users: Any, tmp_path: Any) -> None:
     """A process started while the database is unreachable answers from the last snapshot any process wrote."""
     import os

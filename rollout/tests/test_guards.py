@@ -13,9 +13,10 @@ from django.core import mail
 from django.utils import timezone
 
 from rollout import flags
-from rollout.models import AlertRule, Incident, Notification, NotificationChannel, Rollout
+from rollout.models import Incident, Rollout
 from rollout.monitoring import flush, record_at
 from rollout.monitoring.evaluation import rules_evaluate
+from rollout.monitoring.models import AlertRule, Notification, NotificationChannel
 from rollout.monitoring.notifications import notifications_deliver_due
 from rollout.rollouts import GateFailed, rollout_advance, rollout_set_phase, rollout_start
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from rollout.models import Alert, AlertEvent, AlertRule, MetricMinute, RuleState
 from rollout.monitoring import flush, increment, record, record_at, timer
 from rollout.monitoring.evaluation import lease, rules_evaluate
+from rollout.monitoring.models import Alert, AlertEvent, AlertRule, MetricMinute, RuleState
 from rollout.monitoring.recorder import _recorder
 
 pytestmark = pytest.mark.django_db

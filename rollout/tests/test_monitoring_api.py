@@ -12,9 +12,9 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from rollout.models import Alert, AlertRule
 from rollout.monitoring import flush, record_at
 from rollout.monitoring.evaluation import rules_evaluate
+from rollout.monitoring.models import Alert, AlertRule
 
 pytestmark = pytest.mark.django_db
 

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.signal import lfilter
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -69,6 +68,10 @@ def exponential_load(loads: npt.ArrayLike, time_constant_days: float, seed: floa
     k = decay_factor(time_constant_days)
     if values.size == 0:
         return values.copy()
+    # Not at the top: importing scipy.signal costs ~1.5 s of CPU, paid by every Django process (web, worker,
+    # test run) at start-up otherwise; only the load-series path needs it.
+    from scipy.signal import lfilter
+
     # Direct form II transposed: y[n] = k*x[n] + z[n-1], z[n] = (1-k)*y[n]; z[-1] = (1-k)*seed.
     filtered, _ = lfilter([k], [1.0, -(1.0 - k)], values, zi=[(1.0 - k) * float(seed)])
     return np.asarray(filtered, dtype=np.float64)

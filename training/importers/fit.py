@@ -142,7 +142,8 @@ def _decode_with_sdk(data: bytes, max_samples: int) -> _FitContent:
 
 
 def _decode_with_fitdecode(data: bytes, max_samples: int) -> _FitContent:
-    import fitdecode  # only for the rare compressed-timestamp files
+    # Not at the top: fitdecode is only needed for the rare compressed-timestamp files.
+    import fitdecode
 
     content = _FitContent()
     message_budget = _message_budget(max_samples)

@@ -92,6 +92,7 @@ def done_planned(job: Job) -> int:
     )
 
 
+@pytest.mark.system
 def test_recalculation_resumes_after_its_worker_is_killed(
     start_worker: Any, make_user: Any, profile_for: Any, flag_for: Any
 ) -> None:

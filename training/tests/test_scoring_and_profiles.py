@@ -55,7 +55,7 @@ def test_a_missing_flag_falls_back_to_the_original_method_and_logs_trimp_005(
 def test_each_calculation_is_recorded_for_the_guards(
     make_user: Any, profile_for: Any, import_stream: Any, flag_for: Any
 ) -> None:
-    from rollout.models import MetricMinute
+    from rollout.monitoring.models import MetricMinute
 
     beta = make_user("athlete", groups=("beta",))
     regular = make_user("athlete")

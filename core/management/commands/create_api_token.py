@@ -4,8 +4,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from core.api.authentication import token_create
 from core.models import User
+from core.services import token_create
 
 
 class Command(BaseCommand):

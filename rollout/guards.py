@@ -1,4 +1,5 @@
-"""Guarded rollouts: health gates for advancing, and the automatic reaction to a held critical breach.
+"""Guarded rollouts (rollout policy; monitoring only supplies the alerts): health gates for advancing, and
+the automatic reaction to a held critical breach.
 
 A rollout names guard rules. Moving forward needs: no unresolved critical alert on them, enough samples
 while the flag was exposed, and the minimum dwell time at the current stage. A critical breach held for
@@ -15,7 +16,9 @@ from django.db import transaction
 
 from core.errors import ServiceError
 from rollout.gates import GateContext, GateResult, register_gate
-from rollout.models import Alert, Incident, Rollout, RuleState
+from rollout.models import Incident, Rollout
+from rollout.monitoring.evaluation import register_after_evaluation
+from rollout.monitoring.models import Alert, RuleState
 from rollout.monitoring.notifications import notify
 from rollout.rollouts import rollout_pause, rollout_rollback
 
@@ -126,3 +129,11 @@ def _react(rollout: Rollout, alert: Alert, state: RuleState) -> Incident | None:
     )
     logger.error("guard %s rollout of %s: %s", action, flag, reason)
     return incident
+
+
+def _after_evaluation(now: datetime) -> list[int]:
+    return [incident.pk for incident in guards_check(now=now)]
+
+
+# monitoring evaluates rules and knows nothing of rollouts; the guards hook in here, inside its lease
+register_after_evaluation("rollout.guards", _after_evaluation)

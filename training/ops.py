@@ -1,0 +1,105 @@
+"""What training registers with rollout: its flag, the TRIMP alert rules and the demo rollout of enhanced TRIMP.
+
+Imported from ``TrainingConfig.ready`` (rollout never imports training). The rules are the runbook's
+thresholds; once created they belong to ops (edited in the admin).
+"""
+
+from __future__ import annotations
+
+from rollout.registry import (
+    AlertRuleSpec,
+    DemoRollout,
+    FlagSpec,
+    register_alert_rule,
+    register_demo_rollout,
+    register_flag,
+)
+
+ENHANCED_TRIMP_FLAG = "enhanced_trimp_calculation"
+
+register_flag(
+    FlagSpec(
+        name=ENHANCED_TRIMP_FLAG,
+        description="Score activities with stream-based (enhanced) TRIMP instead of the average-HR method.",
+        default_on=False,
+        owner="training",
+    )
+)
+
+TRIMP_RULES: tuple[AlertRuleSpec, ...] = (
+    AlertRuleSpec(
+        name="TRIMP error rate",
+        description="Share of TRIMP calculations that failed, per method (runbook: > 5 %).",
+        metric="trimp.calculations",
+        tags={"outcome": "failure"},
+        denominator_metric="trimp.calculations",
+        group_by=("method",),
+        aggregation="ratio",
+        operator="gt",
+        warning=0.02,
+        error=0.05,
+        critical=0.05,
+        window_minutes=10,
+        min_samples=20,
+        owner="training",
+    ),
+    AlertRuleSpec(
+        name="TRIMP success rate",
+        description="Share of TRIMP calculations that succeeded, per method (runbook: < 90 %).",
+        metric="trimp.calculations",
+        tags={"outcome": "success"},
+        denominator_metric="trimp.calculations",
+        group_by=("method",),
+        aggregation="ratio",
+        operator="lt",
+        warning=0.95,
+        error=0.9,
+        critical=0.9,
+        window_minutes=10,
+        min_samples=20,
+        owner="training",
+    ),
+    AlertRuleSpec(
+        name="TRIMP accuracy within 5 %",
+        description="Share of accuracy validations within 5 % of the external value, per method (runbook: < 80 %).",
+        metric="trimp.accuracy_within_5pct",
+        group_by=("method",),
+        aggregation="mean",
+        operator="lt",
+        warning=0.85,
+        error=0.8,
+        critical=0.8,
+        window_minutes=1440,
+        interval_seconds=300,
+        min_samples=10,
+        recovery_minutes=60,
+        owner="training",
+    ),
+    AlertRuleSpec(
+        name="TRIMP calculation time p95",
+        description="95th percentile of one TRIMP calculation, per method (runbook: 1,000 / 5,000 / 10,000 ms).",
+        metric="trimp.calculation_ms",
+        group_by=("method",),
+        aggregation="p95",
+        operator="gt",
+        warning=1000,
+        error=5000,
+        critical=10000,
+        window_minutes=10,
+        min_samples=10,
+        owner="training",
+    ),
+)
+for _spec in TRIMP_RULES:
+    register_alert_rule(_spec)
+
+register_demo_rollout(
+    DemoRollout(
+        flag=ENHANCED_TRIMP_FLAG,
+        phase="beta_rollout",
+        reason="demo: ship stream-based TRIMP",
+        guard_rules=("TRIMP error rate", "TRIMP success rate", "TRIMP calculation time p95"),
+        guard_consecutive=3,
+        owner="training",
+    )
+)
