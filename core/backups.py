@@ -34,7 +34,8 @@ from core import backup_engines as engines
 from core.backup_engines import EngineError, TableSummary
 from core.errors import ServiceError
 from core.jobs import JobContext, job_enqueue, job_handler
-from core.models import Job, User
+from core.maintenance import maintenance_reset_cache
+from core.models import Job, MaintenanceChange, User
 
 logger = logging.getLogger(__name__)
 
@@ -261,6 +262,23 @@ def _load_and_verify(staging: engines.Staging, payload: Path, manifest: Manifest
         )
 
 
+def _maintenance_row(using: str) -> MaintenanceChange | None:
+    """The maintenance switch of the live database when it is on (None when off)."""
+    latest = MaintenanceChange.objects.using(using).order_by("-changed_at", "-id").first()
+    return latest if latest is not None and latest.enabled else None
+
+
+def _keep_maintenance_on(using: str, before: MaintenanceChange | None) -> None:
+    """A restore replaces the maintenance switch with the backup's (usually off): keep it on when it was on, so
+    writes stay refused until ops have checked the restored data and switch it off themselves."""
+    if before is None or _maintenance_row(using) is not None:
+        return
+    MaintenanceChange.objects.using(using).create(
+        enabled=True, reason=f"{before.reason} (kept on across a database restore)"[:500]
+    )
+    maintenance_reset_cache()
+
+
 def _pending_migrations(using: str) -> list[str]:
     connection = connections[using]
     executor = MigrationExecutor(connection)
@@ -298,11 +316,13 @@ def backup_restore(
                 if pre_backup
                 else None
             )
+            in_maintenance = _maintenance_row(using)
             staging.swap_in()
         except EngineError as exc:
             raise BackupError("restore_failed", str(exc)) from exc
         finally:
             staging.discard()
+    _keep_maintenance_on(using, in_maintenance)
     logger.warning("database restored from %s (%s tables, %s rows)", path, len(manifest.tables), manifest.total_rows)
     return RestoreResult(
         manifest=manifest, restored=True, pre_restore_backup=safety, pending_migrations=_pending_migrations(using)

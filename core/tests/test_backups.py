@@ -31,7 +31,7 @@ from core.backups import (
     backups_prune,
 )
 from core.jobs import job_run
-from core.models import Job
+from core.models import Job, MaintenanceChange
 from core.schedules import schedules_sync
 from core.tasks import backup_nightly
 
@@ -114,7 +114,12 @@ def test_restore_gives_back_exactly_the_backup(own_database: str, method: str, t
         out = io.StringIO()
         call_command("restore", str(path), "--database", alias, stdout=out)
         assert "Restored from" in out.getvalue()
-        assert _tables_now(alias, method, tmp_path) == taken.tables  # row counts and checksums, every table
+        now = _tables_now(alias, method, tmp_path)
+        # Maintenance mode was switched on after the backup (the runbook's first step): it stays on.
+        assert now.pop("core_maintenancechange") != taken.tables["core_maintenancechange"]
+        assert now == {k: v for k, v in taken.tables.items() if k != "core_maintenancechange"}  # every other table
+        latest = MaintenanceChange.objects.using(alias).order_by("-changed_at", "-id").first()
+        assert latest is not None and latest.enabled and "kept on across a database restore" in latest.reason
         pre = list((tmp_path / "backups").glob("stamina-prerestore-*.tar.gz"))
         assert len(pre) == 1  # the state before the restore was kept
         assert backup_read_manifest(path=pre[0]).tables["rollout_flag"] != taken.tables["rollout_flag"]

@@ -3,6 +3,7 @@ broker, serves /admin/, /api/docs/ and /health, and round-trips a job through a 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -87,8 +88,6 @@ def test_procfile_serves_and_round_trips(tmp_path: Path) -> None:
 
 def _assert_access_line_in_log_file(path: Path) -> None:
     """The runbooks' `tail -f` target: the web process' access lines (JSON) land in LOG_FILE."""
-    import json
-
     lines = [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
     access = [line for line in lines if line.get("logger") == "stamina.access" and line["path"] == "/admin/login/"]
     assert access, lines[-5:]
