@@ -68,6 +68,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "core.middleware.RequestIdMiddleware",
+    "core.access_log.AccessLogMiddleware",
+    "core.maintenance.MaintenanceMiddleware",
     "rollout.monitoring.middleware.ApiMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -301,6 +303,17 @@ READINESS_REFIT_CHUNK_ATHLETES = env_int("READINESS_REFIT_CHUNK_ATHLETES", 2000,
 # night starts from this fit
 READINESS_EM_MAX_CYCLES = env_int("READINESS_EM_MAX_CYCLES", 50, minimum=1)
 
+# --- Maintenance mode and backups ----------------------------------------------------------------------
+# MAINTENANCE_MODE forces read-only mode on (over the database switch); see core/maintenance.py.
+MAINTENANCE_MODE = env_bool("MAINTENANCE_MODE", False)
+MAINTENANCE_REASON = env_str("MAINTENANCE_REASON", "maintenance (MAINTENANCE_MODE is set)") or ""
+MAINTENANCE_CACHE_SECONDS = env_float("MAINTENANCE_CACHE_SECONDS", 2.0, minimum=0.0)
+MAINTENANCE_ALLOWED_PATHS = env_list(
+    "MAINTENANCE_ALLOWED_PATHS", ["/api/v1/auth/token", "/api/v1/auth/logout", "/admin/login/", "/admin/logout/"]
+)
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(VAR_DIR / "backups")) or VAR_DIR / "backups")
+BACKUP_KEEP = env_int("BACKUP_KEEP", 7, minimum=1)
+
 # --- Observability --------------------------------------------------------------------------------------
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [] if PRODUCTION else ["127.0.0.1", "::1"])
 LOG_LEVEL = env_choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()
@@ -330,6 +343,23 @@ LOGGING = {
         "celery": {"level": LOG_LEVEL},
     },
 }
+# LOG_FILE: every process (web, worker, beat) also appends to this file, rotated at LOG_FILE_MAX_BYTES with
+# LOG_FILE_BACKUPS old files kept; rotation is safe across processes (core.logging.SharedRotatingFileHandler).
+LOG_FILE = env_str("LOG_FILE")
+LOG_FILE_MAX_BYTES = env_int("LOG_FILE_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+LOG_FILE_BACKUPS = env_int("LOG_FILE_BACKUPS", 5, minimum=1, maximum=1000)
+if LOG_FILE:
+    LOGGING["handlers"]["file"] = {  # type: ignore[index]
+        "()": "core.logging.SharedRotatingFileHandler",
+        "filename": str(Path(LOG_FILE).resolve()),
+        "max_bytes": LOG_FILE_MAX_BYTES,
+        "backup_count": LOG_FILE_BACKUPS,
+        "formatter": LOG_FORMAT,
+        "filters": ["request_id"],
+    }
+    LOGGING["root"]["handlers"].append("file")  # type: ignore[index]
+# ACCESS_LOG: one line per web request on the `stamina.access` logger (core/access_log.py).
+ACCESS_LOG = env_bool("ACCESS_LOG", True)
 
 # --- i18n, static ---------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
