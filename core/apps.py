@@ -23,7 +23,7 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         # Not at the top: these modules use models, which only exist once the app registry is ready.
-        from core import jobs, tasks, token_revocation  # noqa: F401  (register handlers and tasks)
+        from core import backups, jobs, tasks, token_revocation  # noqa: F401  (register handlers and tasks)
 
         token_revocation.connect()
 

@@ -58,14 +58,18 @@ INSTALLED_APPS = [
     "core.apps.CoreConfig",
     "rollout.apps.RolloutConfig",
     "rollout.monitoring.apps.MonitoringConfig",
+    "rollout.experiments.apps.ExperimentsConfig",
     "training.apps.TrainingConfig",
     "planning.apps.PlanningConfig",
+    "planning.readiness.apps.ReadinessConfig",
     "feedback.apps.FeedbackConfig",
 ]
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "core.middleware.RequestIdMiddleware",
+    "core.access_log.AccessLogMiddleware",
+    "core.maintenance.MaintenanceMiddleware",
     "rollout.monitoring.middleware.ApiMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -115,6 +119,10 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     # Short: with the database down an API call answers 503 (core.api.exceptions) after this, not a hang.
     _db.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 2, minimum=1)
+    if not env_bool("DB_SYNCHRONOUS_COMMIT", True):
+        # For job workers: every job row is re-runnable (the sweeper re-queues a job whose finishing commit was
+        # lost in a crash), so they may skip the WAL flush per commit — ~7 ms each on a shared disk.
+        _db["OPTIONS"]["options"] = "-c synchronous_commit=off"
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -272,6 +280,9 @@ for _proxy in TRUSTED_PROXIES:
 WAFFLE_FLAG_MODEL = "rollout.Flag"
 WAFFLE_CREATE_MISSING_FLAGS = False
 FLAGS_REFRESH_SECONDS = env_float("FLAGS_REFRESH_SECONDS", 1.0, minimum=0.0)
+# Minimum minutes a rollout stays at a stage that exposes users before it may advance (a stage's own
+# "min_dwell_minutes" in the plan, or the rollout's, wins when larger).
+ROLLOUT_MIN_DWELL_MINUTES = env_int("ROLLOUT_MIN_DWELL_MINUTES", 30, minimum=0, maximum=43200)
 
 # --- Monitoring -----------------------------------------------------------------------------------------
 METRICS_FLUSH_SECONDS = env_float("METRICS_FLUSH_SECONDS", 5.0, minimum=0.0)
@@ -282,6 +293,29 @@ METRICS_RETENTION_DAYS = env_int("METRICS_RETENTION_DAYS", 90, minimum=1)
 # --- Feedback -------------------------------------------------------------------------------------------
 FEEDBACK_MAX_MESSAGE_CHARS = env_int("FEEDBACK_MAX_MESSAGE_CHARS", 5000, minimum=100)
 FEEDBACK_DUPLICATE_WINDOW_SECONDS = env_int("FEEDBACK_DUPLICATE_WINDOW_SECONDS", 600, minimum=0)
+
+# --- Readiness (the seed's cache TTLs; phase thresholds; refit sizing) -----------------------------------
+RULES_CACHE_TTL_SECONDS = env_int("RULES_CACHE_TTL_SECONDS", 300, minimum=0)
+PRIORS_CACHE_TTL_SECONDS = env_int("PRIORS_CACHE_TTL_SECONDS", 600, minimum=0)
+MODEL_CACHE_TTL_SECONDS = env_int("MODEL_CACHE_TTL_SECONDS", 1800, minimum=0)
+READINESS_LEARNING_SESSIONS = env_int("READINESS_LEARNING_SESSIONS", 10, minimum=1)
+READINESS_PERSONALIZED_SESSIONS = env_int("READINESS_PERSONALIZED_SESSIONS", 30, minimum=2)
+READINESS_MIN_POPULATION_ATHLETES = env_int("READINESS_MIN_POPULATION_ATHLETES", 20, minimum=2)
+READINESS_REFIT_CHUNK_ATHLETES = env_int("READINESS_REFIT_CHUNK_ATHLETES", 2000, minimum=1)
+# EM cycles per nightly refit: a variance near zero makes EM crawl; the run stores `converged` and the next
+# night starts from this fit
+READINESS_EM_MAX_CYCLES = env_int("READINESS_EM_MAX_CYCLES", 50, minimum=1)
+
+# --- Maintenance mode and backups ----------------------------------------------------------------------
+# MAINTENANCE_MODE forces read-only mode on (over the database switch); see core/maintenance.py.
+MAINTENANCE_MODE = env_bool("MAINTENANCE_MODE", False)
+MAINTENANCE_REASON = env_str("MAINTENANCE_REASON", "maintenance (MAINTENANCE_MODE is set)") or ""
+MAINTENANCE_CACHE_SECONDS = env_float("MAINTENANCE_CACHE_SECONDS", 2.0, minimum=0.0)
+MAINTENANCE_ALLOWED_PATHS = env_list(
+    "MAINTENANCE_ALLOWED_PATHS", ["/api/v1/auth/token", "/api/v1/auth/logout", "/admin/login/", "/admin/logout/"]
+)
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(VAR_DIR / "backups")) or VAR_DIR / "backups")
+BACKUP_KEEP = env_int("BACKUP_KEEP", 7, minimum=1)
 
 # --- Observability --------------------------------------------------------------------------------------
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [] if PRODUCTION else ["127.0.0.1", "::1"])
@@ -312,6 +346,23 @@ LOGGING = {
         "celery": {"level": LOG_LEVEL},
     },
 }
+# LOG_FILE: every process (web, worker, beat) also appends to this file, rotated at LOG_FILE_MAX_BYTES with
+# LOG_FILE_BACKUPS old files kept; rotation is safe across processes (core.logging.SharedRotatingFileHandler).
+LOG_FILE = env_str("LOG_FILE")
+LOG_FILE_MAX_BYTES = env_int("LOG_FILE_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+LOG_FILE_BACKUPS = env_int("LOG_FILE_BACKUPS", 5, minimum=1, maximum=1000)
+if LOG_FILE:
+    LOGGING["handlers"]["file"] = {  # type: ignore[index]
+        "()": "core.logging.SharedRotatingFileHandler",
+        "filename": str(Path(LOG_FILE).resolve()),
+        "max_bytes": LOG_FILE_MAX_BYTES,
+        "backup_count": LOG_FILE_BACKUPS,
+        "formatter": LOG_FORMAT,
+        "filters": ["request_id"],
+    }
+    LOGGING["root"]["handlers"].append("file")  # type: ignore[index]
+# ACCESS_LOG: one line per web request on the `stamina.access` logger (core/access_log.py).
+ACCESS_LOG = env_bool("ACCESS_LOG", True)
 
 # --- i18n, static ---------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.utils import extend_schema
@@ -27,6 +28,11 @@ from core.models import Job, User
 from core.permissions import OwnedQuerysetMixin, is_staff_user
 from core.serializers import JobSerializer, TokenRequestSerializer, TokenResponseSerializer, UserSerializer
 from core.services import token_create, token_revoke, user_profile_update
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The landing page ("View site" in the console): links to every entry point."""
+    return render(request, "home.html")
 
 
 @never_cache

@@ -29,8 +29,9 @@ from feedback.models import (
     RoutingRule,
     Sentiment,
     Status,
+    Team,
 )
-from feedback.triage import TriageInput, triage
+from feedback.triage import TriageInput, acknowledgement_for, triage
 from rollout.flags import current_snapshot, evaluate
 from rollout.monitoring import record
 from training.models import Activity
@@ -180,7 +181,6 @@ def feedback_triage(*, feedback_id: int, now: datetime | None = None) -> Feedbac
         feedback.category, feedback.category_source = result.category, "auto"
     feedback.category_rule = result.category_rule if "category" not in overrides else "override"
     feedback.keywords, feedback.topic = list(result.keywords), result.topic
-    feedback.acknowledgement = result.acknowledgement
     feedback.triaged_at = now
     if feedback.team_id is None:
         route = _routing(feedback.category)
@@ -188,6 +188,8 @@ def feedback_triage(*, feedback_id: int, now: datetime | None = None) -> Feedbac
             feedback.team = route.team
             if feedback.assignee_id is None:
                 feedback.assignee = route.assignee
+    team_name = Team.objects.filter(pk=feedback.team_id).values_list("name", flat=True).first()
+    feedback.acknowledgement = acknowledgement_for(feedback.type, feedback.priority, team_name)
     if feedback.status == Status.NEW:
         feedback.status = Status.TRIAGED
     feedback.save()

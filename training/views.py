@@ -69,7 +69,10 @@ class ActivityListView(generics.ListAPIView):
     """``GET``: activities you may see (filters ``athlete``, ``from``, ``to``, ``sport``, ``method``).
     ``POST``: upload one activity — multipart ``file`` (FIT, TCX, GPX, JSON streams; gzip allowed) or a JSON
     body with ``streams`` in Strava's shape and ``start``. 201 when created, 200 when the same file was
-    already imported; 400/413 with code ``TRIMP_001`` for an unreadable file, nothing stored."""
+    already imported; 409 ``duplicate_activity`` (with the stored activity) when the same session is already
+    there from another file; 400/413 with code ``TRIMP_001`` for an unreadable file, nothing stored.
+    ``notices`` (code + message) say when the athlete has no heart-rate profile (stored, not scored) or when
+    the first profile was used for an earlier activity."""
 
     serializer_class = ActivitySerializer
     parser_classes = [MultiPartParser, FormParser, BoundedJSONParser]
@@ -126,7 +129,11 @@ class ActivityListView(generics.ListAPIView):
             external_id=values.get("external_id") or None,
         )
         activity = Activity.objects.select_related("hr_profile").get(pk=result.activity.pk)
-        body = {**ActivityDetailSerializer(activity).data, "created": result.created}
+        body = {
+            **ActivityDetailSerializer(activity).data,
+            "created": result.created,
+            "notices": [{"code": notice.code, "message": notice.message} for notice in result.notices],
+        }
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 
@@ -224,6 +231,6 @@ class TrainingLoadView(APIView):
                 "atl_seed": series.atl_seed,
                 "seed_date": series.seed_date,
                 "history_start": series.history_start,
-                "days": series.rows(),
+                "days": series.rows(rounded=True),
             }
         )
