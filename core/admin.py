@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from core.console import console_setup
 from core.jobs import job_cancel, jobs_sweep
-from core.models import CoachAthlete, Job, User
+from core.maintenance import maintenance_set, maintenance_state
+from core.models import CoachAthlete, Job, MaintenanceChange, User
+from core.services import tokens_revoke
 
 admin.site.site_header = "Stamina ops console"
 admin.site.site_title = "Stamina"
+console_setup(admin.site)
 
 
 class CoachLinkInline(admin.TabularInline):
@@ -30,6 +35,13 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ["role", "is_staff", "is_superuser", "is_active", "groups"]
     fieldsets = (*DjangoUserAdmin.fieldsets, ("Stamina", {"fields": ("role", "timezone")}))  # type: ignore[misc]
     inlines = [CoachLinkInline]
+    actions = ["revoke_api_tokens"]
+
+    @admin.action(description="Revoke all API tokens of the selected users (incident)", permissions=["change"])
+    def revoke_api_tokens(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        user_ids = list(queryset.values_list("pk", flat=True))
+        revoked = tokens_revoke(user_ids=user_ids, actor=request.user, reason="admin action")  # type: ignore[arg-type]
+        self.message_user(request, f"Revoked {revoked} token(s) of {len(user_ids)} user(s).", messages.WARNING)
 
 
 @admin.register(CoachAthlete)
@@ -70,3 +82,41 @@ class JobAdmin(admin.ModelAdmin):
         self.message_user(
             request, f"Re-sent {report.resent}, re-queued {report.requeued}, failed {report.failed}.", messages.INFO
         )
+
+
+class MaintenanceChangeForm(forms.ModelForm):
+    class Meta:
+        model = MaintenanceChange
+        fields = ["enabled", "reason"]
+        help_texts = {"reason": "Required: shown to clients in the 503 answers and kept in this history."}
+
+
+@admin.register(MaintenanceChange)
+class MaintenanceChangeAdmin(admin.ModelAdmin):
+    """Read-only mode switch: "Add" a change (on/off with a reason); the latest row is the current state."""
+
+    form = MaintenanceChangeForm
+    list_display = ["changed_at", "enabled", "reason", "changed_by"]
+    list_select_related = ["changed_by"]
+    raw_id_fields = ["changed_by"]
+    readonly_fields = ["changed_by", "changed_at"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # history is append-only: switch again instead of editing
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: MaintenanceChange, form: Any, change: bool) -> None:
+        actor = request.user if isinstance(request.user, User) else None
+        row = maintenance_set(enabled=obj.enabled, reason=obj.reason, actor=actor)
+        obj.pk = row.pk
+        obj.changed_at = row.changed_at
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        state = maintenance_state()
+        if state.enabled:
+            self.message_user(request, f"Maintenance mode is ON ({state.source}): {state.reason}", messages.WARNING)
+        else:
+            self.message_user(request, "Maintenance mode is off: writes are accepted.", messages.INFO)
+        return super().changelist_view(request, extra_context)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -78,9 +79,37 @@ CHECKS: dict[str, Callable[[], CheckResult]] = {
 }
 
 
-def health_report() -> tuple[bool, dict[str, CheckResult]]:
-    """Run every check; the first element is True when all passed."""
-    results = {name: check() for name, check in CHECKS.items()}
-    if not results["database"]["ok"]:
-        results["migrations"] = {"ok": False, "detail": "database unreachable", "ms": 0.0}
-    return all(r["ok"] for r in results.values()), results
+# The whole report answers within this, whatever hangs: a check still running then is reported as failed
+# (its thread finishes in the background, bounded by the database/cache/broker timeouts).
+HEALTH_DEADLINE_SECONDS = 0.9
+
+
+def _in_thread(check: Callable[[], CheckResult], results: dict[str, CheckResult], name: str) -> None:
+    try:
+        results[name] = check()
+    finally:
+        connections.close_all()  # this thread's own connections; it never serves another request
+
+
+def health_report(deadline_seconds: float = HEALTH_DEADLINE_SECONDS) -> tuple[bool, dict[str, CheckResult]]:
+    """Run every check in parallel; the first element is True when all passed within ``deadline_seconds``."""
+    results: dict[str, CheckResult] = {}
+    threads = {
+        name: threading.Thread(target=_in_thread, args=(check, results, name), name=f"health-{name}", daemon=True)
+        for name, check in CHECKS.items()
+    }
+    for thread in threads.values():
+        thread.start()
+    ends = time.monotonic() + deadline_seconds
+    for thread in threads.values():
+        thread.join(max(0.0, ends - time.monotonic()))
+    report: dict[str, CheckResult] = {}
+    for name in CHECKS:
+        result = results.get(name)
+        if result is None:
+            ms = round(deadline_seconds * 1000, 2)
+            result = {"ok": False, "detail": f"no answer within {deadline_seconds:g} s", "ms": ms}
+        report[name] = result
+    if not report["database"]["ok"]:
+        report["migrations"] = {"ok": False, "detail": "database unreachable", "ms": 0.0}
+    return all(r["ok"] for r in report.values()), report

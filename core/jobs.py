@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[[Job, "JobContext"], dict[str, Any] | None]
 _HANDLERS: dict[str, Handler] = {}
+_INTERNAL_KINDS: set[str] = set()
 
 
 class JobError(Exception):
@@ -45,14 +46,17 @@ class UnknownJobKind(JobError):
     pass
 
 
-def job_handler(kind: str) -> Callable[[Handler], Handler]:
-    """Register ``func`` as the handler of ``kind`` (one handler per kind)."""
+def job_handler(kind: str, *, internal: bool = False) -> Callable[[Handler], Handler]:
+    """Register ``func`` as the handler of ``kind`` (one handler per kind). ``internal`` jobs are the system's
+    own bookkeeping (e.g. triage of a user's feedback): users never see them in ``/api/v1/jobs``, staff do."""
 
     def register(func: Handler) -> Handler:
         existing = _HANDLERS.get(kind)
         if existing is not None and existing is not func:
             raise ValueError(f"job kind {kind!r} already has a handler")
         _HANDLERS[kind] = func
+        if internal:
+            _INTERNAL_KINDS.add(kind)
         return func
 
     return register
@@ -60,6 +64,11 @@ def job_handler(kind: str) -> Callable[[Handler], Handler]:
 
 def registered_kinds() -> list[str]:
     return sorted(_HANDLERS)
+
+
+def internal_kinds() -> list[str]:
+    """Kinds registered with ``internal=True``."""
+    return sorted(_INTERNAL_KINDS)
 
 
 @dataclass

@@ -7,9 +7,9 @@ import re
 import uuid
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from core.api.exceptions import error_response
+from core.api.exceptions import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, database_unavailable_body, error_response
 from core.logging import request_id_var
 
 logger = logging.getLogger("stamina.request")
@@ -47,6 +47,11 @@ class ApiErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not request.path.startswith("/api/"):
             return None
+        if isinstance(exception, DATABASE_UNAVAILABLE):
+            logger.warning("database unavailable on %s %s: %s", request.method, request.path, exception)
+            response = JsonResponse(database_unavailable_body(), status=503)
+            response["Retry-After"] = RETRY_AFTER_SECONDS
+            return response
         logger.exception("unhandled error on %s %s", request.method, request.path, exc_info=exception)
         return error_response(
             "server_error",

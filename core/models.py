@@ -114,3 +114,25 @@ class Job(models.Model):
             "started_at": self.started_at,
             "finished_at": self.finished_at,
         }
+
+
+class MaintenanceChange(models.Model):
+    """One switch of the read-only maintenance mode (append-only); the latest row is the current state.
+
+    Read through ``core.maintenance.maintenance_state`` (cached a few seconds per process), written only by
+    ``core.maintenance.maintenance_set``.
+    """
+
+    enabled = models.BooleanField(help_text="On: API writes and admin saves answer 503; reads keep working.")
+    reason = models.CharField(max_length=500, help_text="Shown to clients in the 503 message.")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        verbose_name = "maintenance mode change"
+
+    def __str__(self) -> str:
+        return f"maintenance {'on' if self.enabled else 'off'} at {self.changed_at:%Y-%m-%d %H:%M} ({self.reason})"

@@ -97,3 +97,11 @@ register_schedule(
         description="Delete expired API tokens.",
     )
 )
+register_schedule(
+    ScheduleSpec(
+        name="core: nightly backup",
+        task="core.backup_nightly",
+        crontab={"minute": "41", "hour": "2"},
+        description="Back up the database into BACKUP_DIR (a core.backup job) and keep the newest BACKUP_KEEP.",
+    )
+)

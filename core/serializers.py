@@ -36,8 +36,14 @@ class TokenResponseSerializer(serializers.Serializer):
     expiry = serializers.DateTimeField(allow_null=True)
 
 
+class JobProgressSerializer(serializers.Serializer):
+    done = serializers.IntegerField(source="progress_done", min_value=0)
+    total = serializers.IntegerField(source="progress_total", allow_null=True, min_value=0)
+    fraction = serializers.FloatField(source="progress_fraction", allow_null=True, min_value=0, max_value=1)
+
+
 class JobSerializer(serializers.ModelSerializer):
-    progress = serializers.SerializerMethodField()
+    progress = JobProgressSerializer(source="*", read_only=True)
 
     class Meta:
         model = Job
@@ -54,6 +60,3 @@ class JobSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
         ]
-
-    def get_progress(self, obj: Job) -> dict[str, float | int | None]:
-        return {"done": obj.progress_done, "total": obj.progress_total, "fraction": obj.progress_fraction}

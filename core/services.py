@@ -5,6 +5,7 @@ Views, commands and tasks call these; each runs in one transaction.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from django.db import transaction
@@ -13,6 +14,7 @@ from knox.models import AuthToken
 
 from core.models import User
 
+logger = logging.getLogger(__name__)
 PROFILE_FIELDS = ("first_name", "last_name", "email", "timezone")
 
 
@@ -37,6 +39,18 @@ def token_revoke(*, token: AuthToken) -> None:
 def token_revoke_all(*, user: User) -> int:
     """Revoke every token of ``user``; return how many were revoked."""
     deleted, _ = AuthToken.objects.filter(user=user).delete()
+    return deleted
+
+
+def tokens_revoke(*, user_ids: list[int] | None, actor: User | None, reason: str) -> int:
+    """Revoke every token of ``user_ids`` (``None``: of everyone, the incident switch); return how many.
+    Logged with the actor and the reason (admin action "Revoke all API tokens", ``manage.py revoke_tokens``)."""
+    with transaction.atomic():
+        tokens = AuthToken.objects.all() if user_ids is None else AuthToken.objects.filter(user_id__in=user_ids)
+        deleted, _ = tokens.delete()
+    scope = "every user" if user_ids is None else f"{len(user_ids)} user(s)"
+    who = actor.username if actor is not None else "system"
+    logger.warning("revoked %d API token(s) of %s by %s: %s", deleted, scope, who, reason)
     return deleted
 
 

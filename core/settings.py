@@ -7,6 +7,7 @@ without a real ``SECRET_KEY`` and ``ALLOWED_HOSTS``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -57,6 +58,7 @@ INSTALLED_APPS = [
     "core.apps.CoreConfig",
     "rollout.apps.RolloutConfig",
     "rollout.monitoring.apps.MonitoringConfig",
+    "rollout.experiments.apps.ExperimentsConfig",
     "training.apps.TrainingConfig",
     "planning.apps.PlanningConfig",
     "planning.readiness.apps.ReadinessConfig",
@@ -66,6 +68,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "core.middleware.RequestIdMiddleware",
+    "core.access_log.AccessLogMiddleware",
+    "core.maintenance.MaintenanceMiddleware",
     "rollout.monitoring.middleware.ApiMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -113,7 +117,12 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 elif _db["ENGINE"] == "django.db.backends.postgresql":
-    _db.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 5, minimum=1)
+    # Short: with the database down an API call answers 503 (core.api.exceptions) after this, not a hang.
+    _db.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 2, minimum=1)
+    if not env_bool("DB_SYNCHRONOUS_COMMIT", True):
+        # For job workers: every job row is re-runnable (the sweeper re-queues a job whose finishing commit was
+        # lost in a crash), so they may skip the WAL flush per commit — ~7 ms each on a shared disk.
+        _db["OPTIONS"]["options"] = "-c synchronous_commit=off"
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -199,6 +208,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "core.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
@@ -210,6 +224,7 @@ REST_FRAMEWORK = {
         "anon": env_str("THROTTLE_ANON", "60/min"),
         "user": env_str("THROTTLE_USER", "1200/min"),
         "login": env_str("THROTTLE_LOGIN", "10/min"),
+        "login_username": env_str("THROTTLE_LOGIN_USERNAME", "20/hour"),
         "feedback": env_str("THROTTLE_FEEDBACK", "30/hour"),
     },
     "EXCEPTION_HANDLER": "core.api.exceptions.api_exception_handler",
@@ -227,6 +242,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.document_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ExternalSourceEnum": "feedback.models.ExternalSource",
         "ActivitySourceEnum": "training.models.Activity.Source",
@@ -235,10 +254,32 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Request limits (core.body_limits, core.api.parsers, core.api.throttling) -----------------------------
+# Bodies are refused by the ASGI/WSGI wrapper before Django reads them: anonymous requests (no Authorization
+# header, no session cookie) above MAX_ANON_BODY_BYTES, any request above MAX_BODY_BYTES (the upload limit).
+MAX_ANON_BODY_BYTES = env_int("MAX_ANON_BODY_BYTES", 64 * 1024, minimum=1024)
+MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 64 * 1024 * 1024, minimum=64 * 1024)
+# JSON bodies are parsed in memory: at most this many bytes and this nesting depth (else 413 / 400).
+MAX_JSON_BODY_BYTES = env_int("MAX_JSON_BODY_BYTES", 8 * 1024 * 1024, minimum=64 * 1024)
+MAX_JSON_DEPTH = env_int("MAX_JSON_DEPTH", 32, minimum=4, maximum=200)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_JSON_BODY_BYTES  # request.body and form fields (files excluded)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # larger uploaded files stream to a temporary file
+# Forwarded headers (X-Forwarded-For) are believed only from these addresses/networks (your proxies);
+# empty: the client is the socket's peer address, whatever the headers say.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network.") from _exc
+
 # --- Flags ----------------------------------------------------------------------------------------------
 WAFFLE_FLAG_MODEL = "rollout.Flag"
 WAFFLE_CREATE_MISSING_FLAGS = False
 FLAGS_REFRESH_SECONDS = env_float("FLAGS_REFRESH_SECONDS", 1.0, minimum=0.0)
+# Minimum minutes a rollout stays at a stage that exposes users before it may advance (a stage's own
+# "min_dwell_minutes" in the plan, or the rollout's, wins when larger).
+ROLLOUT_MIN_DWELL_MINUTES = env_int("ROLLOUT_MIN_DWELL_MINUTES", 30, minimum=0, maximum=43200)
 
 # --- Monitoring -----------------------------------------------------------------------------------------
 METRICS_FLUSH_SECONDS = env_float("METRICS_FLUSH_SECONDS", 5.0, minimum=0.0)
@@ -261,6 +302,17 @@ READINESS_REFIT_CHUNK_ATHLETES = env_int("READINESS_REFIT_CHUNK_ATHLETES", 2000,
 # EM cycles per nightly refit: a variance near zero makes EM crawl; the run stores `converged` and the next
 # night starts from this fit
 READINESS_EM_MAX_CYCLES = env_int("READINESS_EM_MAX_CYCLES", 50, minimum=1)
+
+# --- Maintenance mode and backups ----------------------------------------------------------------------
+# MAINTENANCE_MODE forces read-only mode on (over the database switch); see core/maintenance.py.
+MAINTENANCE_MODE = env_bool("MAINTENANCE_MODE", False)
+MAINTENANCE_REASON = env_str("MAINTENANCE_REASON", "maintenance (MAINTENANCE_MODE is set)") or ""
+MAINTENANCE_CACHE_SECONDS = env_float("MAINTENANCE_CACHE_SECONDS", 2.0, minimum=0.0)
+MAINTENANCE_ALLOWED_PATHS = env_list(
+    "MAINTENANCE_ALLOWED_PATHS", ["/api/v1/auth/token", "/api/v1/auth/logout", "/admin/login/", "/admin/logout/"]
+)
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(VAR_DIR / "backups")) or VAR_DIR / "backups")
+BACKUP_KEEP = env_int("BACKUP_KEEP", 7, minimum=1)
 
 # --- Observability --------------------------------------------------------------------------------------
 METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [] if PRODUCTION else ["127.0.0.1", "::1"])
@@ -291,6 +343,23 @@ LOGGING = {
         "celery": {"level": LOG_LEVEL},
     },
 }
+# LOG_FILE: every process (web, worker, beat) also appends to this file, rotated at LOG_FILE_MAX_BYTES with
+# LOG_FILE_BACKUPS old files kept; rotation is safe across processes (core.logging.SharedRotatingFileHandler).
+LOG_FILE = env_str("LOG_FILE")
+LOG_FILE_MAX_BYTES = env_int("LOG_FILE_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+LOG_FILE_BACKUPS = env_int("LOG_FILE_BACKUPS", 5, minimum=1, maximum=1000)
+if LOG_FILE:
+    LOGGING["handlers"]["file"] = {  # type: ignore[index]
+        "()": "core.logging.SharedRotatingFileHandler",
+        "filename": str(Path(LOG_FILE).resolve()),
+        "max_bytes": LOG_FILE_MAX_BYTES,
+        "backup_count": LOG_FILE_BACKUPS,
+        "formatter": LOG_FORMAT,
+        "filters": ["request_id"],
+    }
+    LOGGING["root"]["handlers"].append("file")  # type: ignore[index]
+# ACCESS_LOG: one line per web request on the `stamina.access` logger (core/access_log.py).
+ACCESS_LOG = env_bool("ACCESS_LOG", True)
 
 # --- i18n, static ---------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

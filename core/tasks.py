@@ -6,6 +6,7 @@ from typing import Any
 
 from celery import shared_task
 
+from core.backups import backup_enqueue_nightly
 from core.jobs import job_run, jobs_sweep
 from core.services import tokens_purge_expired
 
@@ -29,3 +30,10 @@ def ping() -> str:
 @shared_task(name="core.purge_expired_tokens", ignore_result=True)
 def purge_expired_tokens() -> int:
     return tokens_purge_expired()
+
+
+@shared_task(name="core.backup_nightly", ignore_result=True, expires=3600)
+def backup_nightly() -> int | None:
+    """Queue the nightly backup job (a job row; the worker that claims it writes the file and prunes)."""
+    job = backup_enqueue_nightly()
+    return job.pk if job else None

@@ -44,4 +44,6 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
 
 # Metrics flush inline (on interval or explicit flush) inside the test's own connection, never from a thread.
 METRICS_FLUSH_THREAD = False
+# Tests move rollouts along at once unless they test the dwell (override_settings).
+ROLLOUT_MIN_DWELL_MINUTES = 0
 METRICS_FLUSH_SECONDS = 3600.0

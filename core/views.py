@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django_prometheus.exports import ExportToDjangoView
 from drf_spectacular.utils import extend_schema
@@ -16,14 +17,22 @@ from rest_framework import generics, mixins, status, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from core.api.exceptions import error_response
+from core.api.throttling import LoginUsernameRateThrottle
 from core.health import health_report
+from core.jobs import internal_kinds
 from core.models import Job, User
 from core.permissions import OwnedQuerysetMixin, is_staff_user
 from core.serializers import JobSerializer, TokenRequestSerializer, TokenResponseSerializer, UserSerializer
 from core.services import token_create, token_revoke, user_profile_update
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The landing page ("View site" in the console): links to every entry point."""
+    return render(request, "home.html")
 
 
 @never_cache
@@ -67,7 +76,8 @@ class TokenView(APIView):
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []
-    throttle_scope = "login"
+    throttle_scope = "login"  # per address (``login``) and per target username (``login_username``)
+    throttle_classes = [*api_settings.DEFAULT_THROTTLE_CLASSES, LoginUsernameRateThrottle]
 
     @extend_schema(request=TokenRequestSerializer, responses={201: TokenResponseSerializer})
     def post(self, request: Request) -> Response:
@@ -122,4 +132,5 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         queryset = super().get_queryset()
         if is_staff_user(self.request.user):
             return queryset
-        return queryset.filter(created_by=self.request.user)  # your own jobs, even for a coach
+        # your own jobs, even for a coach; not the system's bookkeeping done on your behalf (feedback triage)
+        return queryset.filter(created_by=self.request.user).exclude(kind__in=internal_kinds())

@@ -8,10 +8,10 @@ from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 
+from core.charts import Axis, Series, Threshold, line_chart
 from feedback.selectors import feedback_summary
-from rollout.monitoring.admin_views import sparkline
 
 
 def _bars(shares: dict[str, dict[str, Any]], *, width: int = 320) -> str:
@@ -45,6 +45,23 @@ def _bars(shares: dict[str, dict[str, Any]], *, width: int = 320) -> str:
     )
 
 
+def satisfaction_chart(weeks: list[dict[str, Any]]) -> SafeString:
+    """Mean rating (1–5) per week, with the neutral rating 3 as a reference line."""
+    svg = line_chart(
+        title="Satisfaction by week",
+        x_labels=[str(w["week"]) for w in weeks],
+        hover_labels=[f"week of {w['week']} ({w['ratings']} ratings)" for w in weeks],
+        x_axis_label="week (starting Monday)",
+        left=Axis("mean rating (1–5)", include_zero=False, domain=(1.0, 5.0)),
+        series=[Series("mean rating", [w["mean"] for w in weeks], "#1565c0", bridge_gaps=True, stroke=2.0)],
+        thresholds=[Threshold(3.0, "neutral 3", "#9e9e9e")],
+        width=620,
+        height=240,
+        empty_message="no ratings in this period",
+    )
+    return mark_safe(svg)  # built by core.charts, which escapes every text it writes
+
+
 def summary_view(request: HttpRequest) -> HttpResponse:
     data = feedback_summary()
     weeks = data["satisfaction"]["by_week"]
@@ -52,7 +69,7 @@ def summary_view(request: HttpRequest) -> HttpResponse:
         **admin.site.each_context(request),
         "title": "Feedback summary",
         "data": data,
-        "satisfaction_chart": sparkline([w["mean"] for w in weeks], width=420, height=60),
+        "satisfaction_chart": satisfaction_chart(weeks),
         "weeks": weeks,
         "accuracy_chart": _bars(data["accuracy"]["by_method"]),
     }

@@ -26,9 +26,13 @@ class FeedbackConfig(AppConfig):
         from core.schedules import ScheduleSpec, register_schedule
         from feedback import services  # noqa: F401  (registers the triage job handler)
         from feedback.demo import seed_feedback_demo
+        from feedback.deploy_section import register as register_deploy_section
+        from feedback.experiment_metrics import register as register_experiment_metrics
         from feedback.models import Feedback
 
         register_seeder(50, "feedback", seed_feedback_demo)
+        register_experiment_metrics()
+        register_deploy_section()
         post_delete.connect(_uncount, sender=Feedback, dispatch_uid="feedback.uncount")
         register_schedule(
             ScheduleSpec(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from feedback.limits import EXTERNAL_VALUE_MAX, EXTERNAL_VALUE_MIN
 from feedback.models import (
     AccuracyValidation,
     Category,
@@ -67,7 +68,7 @@ class StaffFeedbackSerializer(serializers.ModelSerializer):
 class AccuracySerializer(serializers.Serializer):
     activity_id = serializers.IntegerField(min_value=1)
     source = serializers.ChoiceField(choices=ExternalSource.choices)
-    external_value = serializers.FloatField()
+    external_value = serializers.FloatField(min_value=EXTERNAL_VALUE_MIN, max_value=EXTERNAL_VALUE_MAX)
     note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
     variants = serializers.DictField(child=serializers.CharField(max_length=64), required=False)
 

@@ -17,6 +17,7 @@ from core.jobs import JobContext, job_enqueue, job_handler
 from core.models import Job, User
 from core.permissions import is_staff_user, scope_to_user
 from feedback import rollup
+from feedback.limits import EXTERNAL_VALUE_MAX, EXTERNAL_VALUE_MIN
 from feedback.models import (
     AccuracyValidation,
     Category,
@@ -28,8 +29,9 @@ from feedback.models import (
     RoutingRule,
     Sentiment,
     Status,
+    Team,
 )
-from feedback.triage import TriageInput, triage
+from feedback.triage import TriageInput, acknowledgement_for, triage
 from rollout.flags import current_snapshot, evaluate
 from rollout.monitoring import record
 from training.models import Activity
@@ -179,7 +181,6 @@ def feedback_triage(*, feedback_id: int, now: datetime | None = None) -> Feedbac
         feedback.category, feedback.category_source = result.category, "auto"
     feedback.category_rule = result.category_rule if "category" not in overrides else "override"
     feedback.keywords, feedback.topic = list(result.keywords), result.topic
-    feedback.acknowledgement = result.acknowledgement
     feedback.triaged_at = now
     if feedback.team_id is None:
         route = _routing(feedback.category)
@@ -187,6 +188,8 @@ def feedback_triage(*, feedback_id: int, now: datetime | None = None) -> Feedbac
             feedback.team = route.team
             if feedback.assignee_id is None:
                 feedback.assignee = route.assignee
+    team_name = Team.objects.filter(pk=feedback.team_id).values_list("name", flat=True).first()
+    feedback.acknowledgement = acknowledgement_for(feedback.type, feedback.priority, team_name)
     if feedback.status == Status.NEW:
         feedback.status = Status.TRIAGED
     feedback.save()
@@ -194,7 +197,7 @@ def feedback_triage(*, feedback_id: int, now: datetime | None = None) -> Feedbac
     return feedback
 
 
-@job_handler("feedback.triage")
+@job_handler("feedback.triage", internal=True)
 def _triage_job(job: Job, ctx: JobContext) -> dict[str, Any]:
     feedback = feedback_triage(feedback_id=int(job.params["feedback_id"]))
     return {"priority": feedback.priority, "sentiment": feedback.sentiment, "category": feedback.category}
@@ -300,8 +303,11 @@ def accuracy_validation_create(
     """Compare our TRIMP for the activity (as it is now) with an external value; feeds the accuracy metric."""
     if source not in ExternalSource.values:
         raise ServiceError("invalid_source", f"source must be one of {', '.join(ExternalSource.values)}.")
-    if not (isinstance(external_value, int | float) and 0 < float(external_value) < 10_000):
-        raise ServiceError("invalid_value", "external_value must be a number above 0 and below 10,000.")
+    if not (
+        isinstance(external_value, int | float) and EXTERNAL_VALUE_MIN <= float(external_value) <= EXTERNAL_VALUE_MAX
+    ):
+        message = f"external_value must be a number from {EXTERNAL_VALUE_MIN:g} to {EXTERNAL_VALUE_MAX:g}."
+        raise ServiceError("invalid_value", message)
     activity = _activity_for(user, activity_id)
     if activity.trimp is None or not activity.trimp_calculation_method:
         raise ConflictError("activity_not_scored", f"Activity {activity_id} has no TRIMP yet.")

@@ -9,14 +9,23 @@ class PlanningConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from rollout.registry import FlagSpec, register_flag
+        # Imports here, not at the top: these modules define or use models, which only exist once the app
+        # registry is ready (the Django convention for AppConfig.ready).
+        from core.demo import register_seeder
+        from core.schedules import ScheduleSpec, register_schedule
+        from planning import (
+            ops,  # noqa: F401  (registers the scoring flag and the planning alert rules)
+            tasks,  # noqa: F401  (the library-size beat task)
+        )
+        from planning.demo import seed_planning_demo
+        from planning.services import plans  # noqa: F401  (registers the planning.generate job handler)
 
-        register_flag(
-            FlagSpec(
-                name="v1_planning_scoring",
-                description="Score generated plans with the v1 fixed-weight scoring.",
-                default_on=False,
-                env_override="FEATURE_V1_PLANNING_SCORING",
-                owner="planning",
+        register_seeder(60, "planning", seed_planning_demo)
+        register_schedule(
+            ScheduleSpec(
+                name="planning: sample movement library size",
+                task="planning.record_library_size",
+                every_seconds=300,
+                description="Record the published-movement count for the 'Movement library below 8' alert rule.",
             )
         )

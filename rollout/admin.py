@@ -281,6 +281,9 @@ class RolloutAdmin(admin.ModelAdmin):
                 for i, s in enumerate(rollout.plan)
             ],
             "can_act": request.user.has_perm("rollout.change_rollout"),
+            "killed": rollout.flag.killed,
+            "manual_pause": _manual_pause(rollout),
+            "rescore": rollouts.rollout_rescore_offer(rollout.flag.name),
         }
         return TemplateResponse(request, self.change_form_template, context)
 
@@ -306,6 +309,8 @@ class RolloutAdmin(admin.ModelAdmin):
             ),
             "pause": lambda: rollouts.rollout_pause(flag_name=flag, actor=actor, reason=reason, source="admin"),
             "resume": lambda: rollouts.rollout_resume(flag_name=flag, actor=actor, reason=reason, source="admin"),
+            "lift_kill": lambda: services.flag_kill_lift(name=flag, actor=actor, source="admin", reason=reason),
+            "rescore": lambda: rollouts.rollout_rescore(flag_name=flag, actor=actor, reason=reason, source="admin"),
         }
         if action not in calls:
             self.message_user(request, f"Unknown action {action!r}.", messages.ERROR)
@@ -315,9 +320,25 @@ class RolloutAdmin(admin.ModelAdmin):
         except ServiceError as exc:
             self.message_user(request, exc.message, messages.ERROR)
         else:
-            t = outcome.transition
-            self.message_user(request, f"{t.kind}: {t.from_stage} → {t.to_stage}", messages.SUCCESS)
+            self.message_user(request, _outcome_message(outcome), messages.SUCCESS)
         return HttpResponseRedirect(back)
+
+
+def _outcome_message(outcome: Any) -> str:
+    if isinstance(outcome, rollouts.RescoreStarted):
+        return f"Re-scoring {outcome.count} activities in recalculation job {outcome.job_id}."
+    if isinstance(outcome, rollouts.TransitionOutcome):
+        t = outcome.transition
+        return f"{t.kind}: {t.from_stage} → {t.to_stage}"
+    return "Kill lifted: the flag answers by its targeting again; the rollout stays paused until resumed."
+
+
+def _manual_pause(rollout: Rollout) -> RolloutTransition | None:
+    """The transition that paused this rollout because of a manual flag change (None when not so paused)."""
+    if rollout.status != Rollout.Status.PAUSED:
+        return None
+    last = rollout.transitions.select_related("actor").filter(kind=RolloutTransition.Kind.PAUSE).first()
+    return last if last is not None and last.details.get("cause") == "manual_flag_change" else None
 
 
 # --- monitoring -------------------------------------------------------------------------------------------
@@ -375,11 +396,20 @@ class AlertAdmin(admin.ModelAdmin):
 
     @admin.action(description="Acknowledge selected open alerts", permissions=["change"])
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
+        reason = request.POST.get("reason", "").strip()
+        if not reason:  # an acknowledgement tells the next person who looks why nobody acts: it needs one
+            message = "Type a reason to acknowledge (who is on it, or why it can wait)."
+            self.message_user(request, message, messages.ERROR)
+            return
+        open_alerts = queryset.filter(status="open")
+        if not open_alerts.exists():
+            self.message_user(request, "None of the selected alerts is open.", messages.WARNING)
+            return
         done = 0
-        for alert in queryset.filter(status="open"):
-            alerts_service.alert_acknowledge(alert_id=alert.pk, actor=request.user, note=request.POST.get("reason", ""))  # type: ignore[arg-type]
+        for alert in open_alerts:
+            alerts_service.alert_acknowledge(alert_id=alert.pk, actor=request.user, note=reason)  # type: ignore[arg-type]
             done += 1
-        self.message_user(request, f"Acknowledged {done} alert(s).")
+        self.message_user(request, f"Acknowledged {done} alert(s): {reason}")
 
     @admin.action(description="Resolve selected alerts", permissions=["change"])
     def resolve(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:

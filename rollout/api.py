@@ -17,7 +17,7 @@ from core.api.schema import JSONObjectSerializer
 from core.errors import NotFoundError, ServiceError
 from core.permissions import IsStaff
 from rollout import flags, rollouts, selectors, serializers, services
-from rollout.models import Flag
+from rollout.models import Flag, RolloutTransition
 from rollout.validation import run_validation
 
 
@@ -82,6 +82,18 @@ class FeatureFlagToggleView(StaffAPIView):
         )
         payload = _flag_payload(name)
         return Response({"success": True, "changed": history is not None, "flag": payload})
+
+
+class FeatureFlagLiftKillView(StaffAPIView):
+    @extend_schema(
+        request=serializers.RequiredReasonSerializer,
+        responses=serializers.ToggleOut,
+        summary="Lift a kill (explicit, reason required); the paused rollout stays paused until resumed",
+    )
+    def post(self, request: Request, name: str) -> Response:
+        data = validated(serializers.RequiredReasonSerializer, request.data)
+        services.flag_kill_lift(name=name, actor=request.user, source="api", reason=data["reason"])
+        return Response({"success": True, "changed": True, "flag": _flag_payload(name)})
 
 
 class FeatureFlagCheckView(StaffAPIView):
@@ -173,12 +185,34 @@ class RolloutDetailView(StaffAPIView):
 
 
 def _transition_response(outcome: rollouts.TransitionOutcome) -> Response:
+    back = outcome.transition.kind in (RolloutTransition.Kind.ROLLBACK, RolloutTransition.Kind.KILL)
+    offer = rollouts.rollout_rescore_offer(outcome.rollout.flag.name) if back else None
     return Response(
         {
             "transition": selectors.transition_dict(outcome.transition),
             "rollout": selectors.rollout_detail(outcome.rollout),
+            "rescore": offer.as_dict() if offer else None,
         }
     )
+
+
+class RolloutRescoreView(StaffAPIView):
+    @extend_schema(
+        request=serializers.RequiredReasonSerializer,
+        responses={202: serializers.RescoreStartedOut},
+        summary="Re-score exactly the results computed under the rolled-back method (a recalculation job)",
+    )
+    def post(self, request: Request, flag: str) -> Response:
+        data = validated(serializers.RequiredReasonSerializer, request.data)
+        started = rollouts.rollout_rescore(flag_name=flag, actor=request.user, reason=data["reason"])
+        return Response(
+            {
+                "job_id": started.job_id,
+                "activities": started.count,
+                "status_url": f"/api/admin/trimp-recalculate/{started.job_id}",
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
 
 
 class RolloutAdvanceView(StaffAPIView):
@@ -191,7 +225,12 @@ class RolloutAdvanceView(StaffAPIView):
         data = validated(serializers.ReasonSerializer, request.data)
         return _transition_response(
             rollouts.rollout_advance(
-                flag_name=flag, actor=request.user, reason=data["reason"], expected_stage=data.get("expected_stage")
+                flag_name=flag,
+                actor=request.user,
+                reason=data["reason"],
+                expected_stage=data.get("expected_stage"),
+                override_gates=data.get("override"),
+                override_reason=data.get("override_reason", ""),
             )
         )
 
@@ -211,6 +250,8 @@ class RolloutSetPhaseView(StaffAPIView):
                 actor=request.user,
                 reason=data["reason"],
                 expected_stage=data.get("expected_stage"),
+                override_gates=data.get("override"),
+                override_reason=data.get("override_reason", ""),
             )
         )
 

@@ -6,11 +6,14 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
-def _sync_defaults(sender: AppConfig, **kwargs: Any) -> None:
+def _sync_defaults(sender: AppConfig, using: str = "default", **kwargs: Any) -> None:
     # Not at the top: apps.py is imported before models may be (AppConfig convention), see ready().
+    from core.migration_state import app_tables_present
     from rollout.monitoring.defaults import monitoring_sync_defaults
     from rollout.services import flags_sync_registered
 
+    if not (app_tables_present("rollout", using) and app_tables_present("monitoring", using)):
+        return  # `migrate rollout zero` (or monitoring) just dropped them
     flags_sync_registered()
     monitoring_sync_defaults()
 

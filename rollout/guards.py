@@ -11,33 +11,79 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from core.errors import ServiceError
 from rollout.gates import GateContext, GateResult, register_gate
 from rollout.models import Incident, Rollout
 from rollout.monitoring.evaluation import register_after_evaluation
-from rollout.monitoring.models import Alert, RuleState
+from rollout.monitoring.models import Alert, AlertRule, MetricMinute, RuleState
 from rollout.monitoring.notifications import notify
 from rollout.rollouts import rollout_pause, rollout_rollback
 
 logger = logging.getLogger(__name__)
 
 
+def stage_min_dwell(rollout: Rollout, stage: dict[str, Any]) -> int:
+    """Minutes the rollout must stay at ``stage``: the stage's own ``min_dwell_minutes``, the rollout's, or the
+    default for stages that expose users (``ROLLOUT_MIN_DWELL_MINUTES``) — the largest."""
+    state = stage.get("state", {})
+    exposes = bool(state.get("admin") or state.get("beta") or state.get("percent"))
+    default = settings.ROLLOUT_MIN_DWELL_MINUTES if exposes else 0
+    return max(int(stage.get("min_dwell_minutes", default)), rollout.min_dwell_minutes)
+
+
+def exposed_samples(rule: AlertRule, *, flag: str, since: datetime, until: datetime) -> int:
+    """Samples of the rule's metric (its denominator for a ratio) recorded under ``flag`` — tagged
+    ``flag=<name>`` by the feature when the flag was on for the user — from ``since`` to ``until``."""
+    ratio = rule.aggregation == AlertRule.Aggregation.RATIO
+    metric = rule.denominator_metric if ratio and rule.denominator_metric else rule.metric
+    tags = {**(rule.denominator_tags if ratio else rule.tags), "flag": flag}
+    rows = MetricMinute.objects.filter(metric=metric, minute__gte=since, minute__lte=until).values_list("tags", "count")
+    return int(sum(count for row_tags, count in rows if all(str(row_tags.get(k)) == str(v) for k, v in tags.items())))
+
+
+def _samples_result(rule: AlertRule, context: GateContext) -> GateResult:
+    since = max(context.stage_entered_at, context.now - timedelta(minutes=rule.window_minutes))
+    have = exposed_samples(rule, flag=context.flag_name, since=since, until=context.now)
+    name = f"guard.min_samples.{rule.name}"
+    if have >= rule.min_samples:
+        return GateResult(
+            name, True, f"{have} calculations under the flag since {since:%H:%M} (need {rule.min_samples})"
+        )
+    recent = exposed_samples(rule, flag=context.flag_name, since=context.now - timedelta(hours=1), until=context.now)
+    missing = rule.min_samples - have
+    if recent:
+        per_minute = recent / 60.0
+        eta = context.now + timedelta(minutes=missing / per_minute)
+        when = f"at the last hour's rate ({recent}/h) likely met around {eta:%H:%M} UTC"
+        if missing / per_minute > rule.window_minutes:
+            when += f", but the {rule.window_minutes}-min window may never hold {rule.min_samples} at that rate"
+    else:
+        when = "no exposed calculation in the last hour: widen the stage or override with a reason"
+    return GateResult(
+        name,
+        False,
+        f"{have} of {rule.min_samples} calculations under the flag by exposed users in the window; "
+        f"{missing} missing; {when}",
+    )
+
+
 def _guard_gate(context: GateContext) -> list[GateResult]:
     rollout = Rollout.objects.prefetch_related("guard_rules").get(pk=context.rollout_id)
     results: list[GateResult] = []
-    if rollout.min_dwell_minutes:
+    stage = next(s for s in rollout.plan if s["name"] == context.from_stage)
+    needed_minutes = stage_min_dwell(rollout, stage)
+    if needed_minutes:
         dwelt = context.now - context.stage_entered_at
-        needed = timedelta(minutes=rollout.min_dwell_minutes)
-        results.append(
-            GateResult(
-                "guard.min_dwell",
-                dwelt >= needed,
-                f"{dwelt.total_seconds() / 60:.1f} of {rollout.min_dwell_minutes} min at {context.from_stage}",
-            )
-        )
+        needed = timedelta(minutes=needed_minutes)
+        detail = f"{dwelt.total_seconds() / 60:.1f} of {needed_minutes} min at {context.from_stage}"
+        if dwelt < needed:
+            detail += f"; may advance from {context.stage_entered_at + needed:%Y-%m-%d %H:%M} UTC"
+        results.append(GateResult("guard.min_dwell", dwelt >= needed, detail))
     rules = list(rollout.guard_rules.all())
     if not rules:
         return results
@@ -53,18 +99,10 @@ def _guard_gate(context: GateContext) -> list[GateResult]:
             "; ".join(f"{a.rule.name} [{a.tags_key}] = {a.value:.4g}" for a in critical) or "no critical alert",
         )
     )
-    current = next(s for s in rollout.plan if s["name"] == context.from_stage)["state"]
+    current = stage["state"]
     exposed = current["admin"] or current["beta"] or current["percent"] > 0
     if exposed:
-        for rule in rules:
-            samples = max(RuleState.objects.filter(rule=rule).values_list("samples", flat=True), default=0)
-            results.append(
-                GateResult(
-                    f"guard.min_samples.{rule.name}",
-                    samples >= rule.min_samples,
-                    f"{samples} samples in the last window (need {rule.min_samples})",
-                )
-            )
+        results.extend(_samples_result(rule, context) for rule in rules)
     return results
 
 

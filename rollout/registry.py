@@ -7,6 +7,8 @@ never imports a feature app:
 - alert rules (``register_alert_rule(AlertRuleSpec(...))``): created once after ``migrate`` by
   ``monitoring_sync_defaults()`` when no rule of that name exists, then owned by ops.
 - demo rollouts (``register_demo_rollout(DemoRollout(...))``): started by ``seed_demo``.
+- re-scoring after a rollback (``register_rescore(RescoreHook(...))``): which stored results were computed
+  under the method a flag turns on and whose owners no longer get it, and how to recompute them (a job).
 
 Gates have their own registry in ``rollout/gates.py`` (``register_gate``).
 """
@@ -14,7 +16,7 @@ Gates have their own registry in ``rollout/gates.py`` (``register_gate``).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,3 +173,31 @@ def register_demo_rollout(spec: DemoRollout) -> DemoRollout:
 
 def registered_demo_rollouts() -> list[DemoRollout]:
     return [_DEMO_ROLLOUTS[flag] for flag in sorted(_DEMO_ROLLOUTS)]
+
+
+@dataclass(frozen=True)
+class RescoreHook:
+    """How a feature recomputes results made under a flag once the flag is rolled back for their owners.
+
+    ``candidates()`` lists the ids of the results computed under the flag's method whose owners no longer get
+    the flag (evaluated now); ``start(ids, actor, reason)`` queues a job that recomputes exactly those and
+    returns its ``core.Job`` id.
+    """
+
+    flag: str
+    description: str
+    candidates: Callable[[], list[int]]
+    start: Callable[[list[int], Any, str], int]
+    owner: str = ""
+
+
+_RESCORE: dict[str, RescoreHook] = {}
+
+
+def register_rescore(hook: RescoreHook) -> RescoreHook:
+    _RESCORE[hook.flag] = hook
+    return hook
+
+
+def rescore_hook(flag: str) -> RescoreHook | None:
+    return _RESCORE.get(flag)

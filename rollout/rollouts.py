@@ -18,6 +18,7 @@ from core.models import User
 from rollout.gates import GateContext, GateResult, run_gates
 from rollout.models import Flag, FlagHistory, Rollout, RolloutTransition
 from rollout.monitoring.models import AlertRule
+from rollout.registry import rescore_hook
 from rollout.services import apply_stage_state, flag_kill
 from rollout.stages import PlanError, build_plan
 
@@ -166,8 +167,38 @@ def _check_expected(rollout: Rollout, expected_stage: str | None) -> None:
         )
 
 
+def _apply_overrides(
+    results: list[GateResult], override_gates: list[str], override_reason: str, actor: User | None
+) -> tuple[list[GateResult], dict[str, Any]]:
+    """A person passes named failing gates on purpose: each stays in the record as overridden, with who and why."""
+    if not override_gates:
+        return results, {}
+    why = (override_reason or "").strip()
+    if not why:
+        raise ServiceError("override_reason_required", "Overriding a gate needs a reason (kept in the history).")
+    unknown = sorted(set(override_gates) - {r.name for r in results})
+    if unknown:
+        raise ServiceError("unknown_gate", f"No gate named {', '.join(unknown)} ran for this move.")
+    who = actor.username if actor else "system"
+    overridden = [r.name for r in results if r.name in override_gates and not r.passed]
+    patched = [
+        GateResult(r.name, True, f"OVERRIDDEN by {who}: {why} (was: {r.detail})") if r.name in overridden else r
+        for r in results
+    ]
+    return patched, {"overridden_gates": overridden, "override_reason": why, "overridden_by": who}
+
+
 def _forward(
-    rollout: Rollout, to_index: int, *, kind: str, actor: User | None, source: str, reason: str, started: float
+    rollout: Rollout,
+    to_index: int,
+    *,
+    kind: str,
+    actor: User | None,
+    source: str,
+    reason: str,
+    started: float,
+    override_gates: list[str] | None = None,
+    override_reason: str = "",
 ) -> TransitionOutcome:
     if rollout.status == Rollout.Status.PAUSED:
         raise ConflictError("rollout_paused", "The rollout is paused; resume it before moving forward.")
@@ -179,7 +210,7 @@ def _forward(
         stage_entered_at=rollout.stage_entered_at,
         now=timezone.now(),
     )
-    results = run_gates(context)
+    results, override_details = _apply_overrides(run_gates(context), override_gates or [], override_reason, actor)
     if not all(r.passed for r in results):
         rollout.last_gate_results = [r.as_dict() for r in results]
         rollout.save(update_fields=["last_gate_results"])
@@ -205,6 +236,7 @@ def _forward(
         reason=reason,
         gate_results=results,
         started=started,
+        details=override_details,
     )
     if to_index == len(rollout.plan) - 1:
         rollout.status = Rollout.Status.COMPLETED
@@ -213,9 +245,17 @@ def _forward(
 
 
 def rollout_advance(
-    *, flag_name: str, actor: User | None, reason: str, expected_stage: str | None = None, source: str = "api"
+    *,
+    flag_name: str,
+    actor: User | None,
+    reason: str,
+    expected_stage: str | None = None,
+    source: str = "api",
+    override_gates: list[str] | None = None,
+    override_reason: str = "",
 ) -> TransitionOutcome:
-    """Move to the next stage if every gate passes; a blocked attempt is recorded and raises GateFailed."""
+    """Move to the next stage if every gate passes (or a person overrides the named failing gates, with a
+    reason); a blocked attempt is recorded and raises GateFailed."""
     started = time.perf_counter()
     reason = _require_reason(reason)
     blocked: GateFailed | None = None
@@ -235,6 +275,8 @@ def rollout_advance(
                 source=source,
                 reason=reason,
                 started=started,
+                override_gates=override_gates,
+                override_reason=override_reason,
             )
         except GateFailed as exc:
             blocked = exc  # leave the atomic block normally so the blocked transition row is kept
@@ -249,8 +291,11 @@ def rollout_set_phase(
     reason: str,
     expected_stage: str | None = None,
     source: str = "api",
+    override_gates: list[str] | None = None,
+    override_reason: str = "",
 ) -> TransitionOutcome:
-    """Jump to ``phase``: forward jumps run the gates, backward jumps are rollbacks (no gates)."""
+    """Jump to ``phase``: forward jumps run the gates (``override_gates`` as in ``rollout_advance``), backward
+    jumps are rollbacks (no gates)."""
     started = time.perf_counter()
     reason = _require_reason(reason)
     blocked: GateFailed | None = None
@@ -283,6 +328,8 @@ def rollout_set_phase(
                 source=source,
                 reason=reason,
                 started=started,
+                override_gates=override_gates,
+                override_reason=override_reason,
             )
         except GateFailed as exc:
             blocked = exc
@@ -402,6 +449,17 @@ def rollout_resume(*, flag_name: str, actor: User | None, reason: str, source: s
     rollout = _open_rollout_for_update(flag_name)
     if rollout.status != Rollout.Status.PAUSED:
         raise ConflictError("not_paused", "The rollout is not paused.")
+    # the person resuming takes the stage back: its cohorts replace any manual change (a kill stays)
+    state = rollout.plan[rollout.current_index]["state"]
+    apply_stage_state(
+        flag=rollout.flag,
+        admin=state["admin"],
+        beta=state["beta"],
+        percent=state["percent"],
+        actor=actor,
+        source=FlagHistory.Source.ROLLOUT,
+        reason=f"rollout resume at {rollout.current_stage_name}: {reason}",
+    )
     return _set_status(
         rollout,
         Rollout.Status.ACTIVE,
@@ -448,3 +506,70 @@ def rollout_configure_guards(
         rollout.guard_policy = guard_policy
     rollout.save()
     return rollout
+
+
+@dataclass(frozen=True)
+class RescoreOffer:
+    """What re-scoring after a rollback would do: ``count`` results computed under the rolled-back method."""
+
+    flag: str
+    available: bool
+    count: int
+    description: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"flag": self.flag, "available": self.available, "count": self.count, "description": self.description}
+
+
+def rollout_rescore_offer(flag_name: str) -> RescoreOffer:
+    """Whether results of ``flag_name``'s method need re-scoring now (none when no feature registered a hook)."""
+    hook = rescore_hook(flag_name)
+    if hook is None:
+        return RescoreOffer(flag=flag_name, available=False, count=0, description="")
+    count = len(hook.candidates())
+    return RescoreOffer(flag=flag_name, available=count > 0, count=count, description=hook.description)
+
+
+@dataclass(frozen=True)
+class RescoreStarted:
+    job_id: int
+    count: int
+
+
+@transaction.atomic
+def rollout_rescore(*, flag_name: str, actor: User | None, reason: str, source: str = "api") -> RescoreStarted:
+    """Queue the re-scoring of exactly the results computed under the rolled-back method (a person's choice,
+    offered after a rollback), and note the job on the rollout's latest rollback in its history."""
+    reason = _require_reason(reason)
+    hook = rescore_hook(flag_name)
+    if hook is None:
+        raise ServiceError("rescore_unavailable", f"No feature re-scores results of {flag_name!r}.")
+    rollout = latest_rollout(flag_name)
+    if rollout is None:
+        raise NotFoundError("rollout_not_found", f"Flag {flag_name!r} has no rollout.")
+    ids = hook.candidates()
+    if not ids:
+        raise ConflictError(
+            "nothing_to_rescore", f"No result of {flag_name!r} was computed under a rolled-back method."
+        )
+    job_id = hook.start(ids, actor, f"re-score after rollback of {flag_name}: {reason}")
+    back = (
+        rollout.transitions.select_for_update()
+        .filter(kind__in=[RolloutTransition.Kind.ROLLBACK, RolloutTransition.Kind.KILL], blocked=False)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if back is not None:
+        back.details = {
+            **back.details,
+            "rescore": {
+                "job_id": job_id,
+                "count": len(ids),
+                "actor": actor.username if actor else None,
+                "source": source,
+                "reason": reason,
+                "at": timezone.now().isoformat(),
+            },
+        }
+        back.save(update_fields=["details"])
+    return RescoreStarted(job_id=job_id, count=len(ids))

@@ -40,9 +40,20 @@ class RolloutStartSerializer(GuardSerializer):
     reason = serializers.CharField(max_length=2000)
 
 
+class RequiredReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
     expected_stage = serializers.CharField(required=False, max_length=64)
+    override = serializers.ListField(
+        child=serializers.CharField(max_length=200),
+        required=False,
+        max_length=50,
+        help_text="names of failing gates a person passes on purpose (advance, set-phase); needs override_reason",
+    )
+    override_reason = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
 
 class SetPhaseSerializer(ReasonSerializer):
@@ -181,9 +192,23 @@ class RolloutListOut(serializers.Serializer):
     rollouts = RolloutDetailOut(many=True)
 
 
+class RescoreOfferOut(serializers.Serializer):
+    flag = serializers.CharField()
+    available = serializers.BooleanField()
+    count = serializers.IntegerField(help_text="results computed under the rolled-back method")
+    description = serializers.CharField()
+
+
 class TransitionResponseOut(serializers.Serializer):
     transition = TransitionOut()
     rollout = RolloutDetailOut()
+    rescore = RescoreOfferOut(allow_null=True, help_text="after a rollback: what re-scoring would recompute")
+
+
+class RescoreStartedOut(serializers.Serializer):
+    job_id = serializers.IntegerField()
+    activities = serializers.IntegerField()
+    status_url = serializers.CharField()
 
 
 class CheckOut(serializers.Serializer):

@@ -1,4 +1,14 @@
-"""Writes to flags: every change goes through here and leaves a history row (who, when, before, after, why)."""
+"""Writes to flags: every change goes through here and leaves a history row (who, when, before, after, why).
+
+Two rules keep a flag and its rollout in agreement (issue #14):
+
+- **A kill stays killed.** ``everyone = False`` is a kill. Automatic actions (rollout moves, guard rollbacks and
+  pauses) set cohorts but never lift a kill; only a person does, explicitly (``flag_kill_lift``, or the toggle
+  ``enabled: true``), and the lift is in the history.
+- **A manual change pauses the rollout.** ``flag_update`` and ``flag_toggle`` are the manual paths (API, admin,
+  commands). When they change a flag whose newest rollout is active or completed, that rollout is paused and the
+  pause transition says who changed what and why, so no automatic move overwrites the person's change.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +23,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from core.errors import NotFoundError, ServiceError
+from core.errors import ConflictError, NotFoundError, ServiceError
 from core.models import User
-from rollout.models import Flag, FlagHistory
+from rollout.models import Flag, FlagHistory, Rollout, RolloutTransition
 from rollout.registry import registered_flags
 from rollout.stages import BETA_GROUP
 
@@ -154,7 +164,9 @@ def flag_update(
     after = flag_state(flag)
     if before == after:
         return flag, None
-    return flag, _record(flag, before, after, actor=actor, source=source, reason=reason)
+    history = _record(flag, before, after, actor=actor, source=source, reason=reason)
+    rollout_pause_for_manual_change(flag=flag, history=history, actor=actor, source=source, reason=reason)
+    return flag, history
 
 
 @transaction.atomic
@@ -185,7 +197,7 @@ def flag_toggle(
             flag.pre_kill_everyone = flag.everyone
             flag.everyone = False
             flag.save()
-        elif enabled and flag.everyone is False:
+        elif enabled and flag.everyone is False:  # a person lifting the kill, explicitly
             flag.everyone = flag.pre_kill_everyone
             flag.pre_kill_everyone = None
             flag.save()
@@ -204,15 +216,67 @@ def flag_toggle(
     after = flag_state(flag)
     if before == after:
         return flag, None
-    return flag, _record(flag, before, after, actor=actor, source=source, reason=reason)
+    history = _record(flag, before, after, actor=actor, source=source, reason=reason)
+    rollout_pause_for_manual_change(flag=flag, history=history, actor=actor, source=source, reason=reason)
+    return flag, history
+
+
+@transaction.atomic
+def flag_kill_lift(*, name: str, actor: User | None, source: str, reason: str) -> tuple[Flag, FlagHistory]:
+    """Lift a kill (a person's explicit act, with a reason): the flag answers by its targeting again. The
+    rollout the kill paused stays paused until a person resumes it."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("reason_required", "Lifting a kill needs a reason (it is kept in the history).")
+    flag = _get_for_update(name)
+    if flag.everyone is not False:
+        raise ConflictError("not_killed", f"Flag {name!r} is not killed.")
+    before = flag_state(flag)
+    flag.everyone = flag.pre_kill_everyone
+    flag.pre_kill_everyone = None
+    flag.save()
+    return flag, _record(flag, before, flag_state(flag), actor=actor, source=source, reason=f"kill lifted: {reason}")
+
+
+def rollout_pause_for_manual_change(
+    *, flag: Flag, history: FlagHistory, actor: User | None, source: str, reason: str
+) -> Rollout | None:
+    """Pause the flag's active or completed rollout because a person changed the flag by hand; the pause
+    transition names who, what changed and why. Returns the paused rollout (None when there was none)."""
+    rollout = (
+        Rollout.objects.select_for_update()
+        .filter(flag=flag, status__in=[Rollout.Status.ACTIVE, Rollout.Status.COMPLETED])
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if rollout is None:
+        return None
+    was = rollout.status
+    rollout.status = Rollout.Status.PAUSED
+    rollout.save(update_fields=["status"])
+    changed = history.changed_fields
+    RolloutTransition.objects.create(
+        rollout=rollout,
+        kind=RolloutTransition.Kind.PAUSE,
+        from_stage=rollout.current_stage_name,
+        to_stage=rollout.current_stage_name,
+        actor=actor,
+        source=source[:16],
+        reason=f"manual flag change ({', '.join(changed)}): {reason or 'no reason given'}",
+        details={"cause": "manual_flag_change", "flag_history_id": history.pk, "changed": changed, "was": was},
+    )
+    logger.warning("rollout of %s paused: %s changed %s by hand", flag.name, actor or source, ", ".join(changed))
+    return rollout
 
 
 def apply_stage_state(
     *, flag: Flag, admin: bool, beta: bool, percent: int, actor: User | None, source: str, reason: str
 ) -> FlagHistory | None:
-    """Set the flag to a rollout stage's cohorts (un-killing it). Caller holds the transaction."""
+    """Set the flag to a rollout stage's cohorts. A killed flag stays killed (its targeting changes underneath,
+    so that lifting the kill gives this stage); only ``flag_kill_lift`` lifts it. Caller holds the transaction."""
     before = flag_state(flag)
-    flag.everyone = None
+    if flag.everyone is not False:
+        flag.everyone = None
     flag.pre_kill_everyone = None
     flag.staff = flag.superusers = admin
     flag.percent = percent
@@ -329,7 +393,13 @@ def flags_import(
                 continue
             if before:
                 report["updated"].append(name)
-            _record(flag, before, after, actor=actor, source=FlagHistory.Source.IMPORT, reason=f"import {path.name}")
+            history = _record(
+                flag, before, after, actor=actor, source=FlagHistory.Source.IMPORT, reason=f"import {path.name}"
+            )
+            if before:  # an imported change to an existing flag is a manual change too
+                rollout_pause_for_manual_change(
+                    flag=flag, history=history, actor=actor, source=FlagHistory.Source.IMPORT, reason=history.reason
+                )
         if dry_run:
             transaction.set_rollback(True)
     return report

@@ -51,11 +51,20 @@ class ActivityAdmin(admin.ModelAdmin):
         "trimp_display",
         "trimp_calculation_method",
         "trimp_method_reason",
+        "profile_note",
+        "average_hr_display",
         "trimp_error_code",
         "trimp_processed_at",
         "load_chart",
     ]
-    list_filter = ["trimp_calculation_method", "trimp_method_reason", "trimp_error_code", "source", "sport"]
+    list_filter = [
+        "trimp_calculation_method",
+        "trimp_method_reason",
+        "hr_profile_backfilled",
+        "trimp_error_code",
+        "source",
+        "sport",
+    ]
     search_fields = ["external_id", "athlete__username", "filename"]
     list_select_related = ["athlete"]
     raw_id_fields = ["athlete", "hr_profile", "created_by"]
@@ -80,6 +89,17 @@ class ActivityAdmin(admin.ModelAdmin):
     @admin.display(description="TRIMP", ordering="trimp")
     def trimp_display(self, obj: Activity) -> str:
         return "—" if obj.trimp is None else f"{obj.trimp:.1f}"
+
+    @admin.display(description="HR profile", ordering="hr_profile_backfilled")
+    def profile_note(self, obj: Activity) -> str:
+        if obj.hr_profile_id is None:
+            return "none"
+        return "first profile (backfilled)" if obj.hr_profile_backfilled else "of its day"
+
+    @admin.display(description="avg HR (bpm)")
+    def average_hr_display(self, obj: Activity) -> str:
+        value = obj.display_average_hr
+        return "—" if value is None else f"{value:.0f} ({obj.average_hr_source})"
 
     @admin.display(description="PMC")
     def load_chart(self, obj: Activity) -> str:

@@ -18,6 +18,8 @@ class TrainingConfig(AppConfig):
             recalculation,  # noqa: F401  (registers the training.recalculate job handler)
         )
         from training.demo import seed_training_demo
+        from training.experiment_metrics import register as register_experiment_metrics
 
         require_task("training.recalculate_help")
+        register_experiment_metrics()
         register_seeder(50, "training", seed_training_demo)

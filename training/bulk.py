@@ -31,6 +31,7 @@ SCORE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("trimp_error", "varchar"),
     ("trimp_details", "jsonb"),
     ("calculation_ms", "double precision"),
+    ("hr_profile_backfilled", "boolean"),
 )
 PG_BATCH = 1000
 
@@ -50,6 +51,7 @@ def _row(scored: Scored, processed_at: Any) -> list[Any]:
         scored.error,
         json.dumps(scored.details),
         scored.calculation_ms,
+        scored.profile_backfilled,
     ]
 
 
@@ -68,6 +70,7 @@ def apply_to_instance(activity: Activity, scored: Scored, processed_at: datetime
     activity.trimp_error = scored.error
     activity.trimp_details = scored.details
     activity.calculation_ms = scored.calculation_ms
+    activity.hr_profile_backfilled = scored.profile_backfilled
 
 
 SCORE_FIELDS = [
@@ -84,6 +87,7 @@ SCORE_FIELDS = [
     "trimp_error",
     "trimp_details",
     "calculation_ms",
+    "hr_profile_backfilled",
 ]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import ServiceError
+from rollout.shadow import ShadowItem, summarise
 from training.config import current_settings
 from training.engine import TrimpError, score
 from training.models import Activity
@@ -148,6 +149,14 @@ def trimp_comparison(
                 entry["relative_difference"] = entry["difference"] / entry["average_hr"]
                 relatives.append(entry["relative_difference"])
     within = sum(1 for r in relatives if abs(r) <= 0.05)
+    # The generic shadow summary (rollout.shadow): average-HR is the method users have, stream the candidate.
+    shadow = summarise(
+        (
+            ShadowItem(entry["activity_id"], entry["average_hr"], entry["stream"], ",".join(entry["errors"]))
+            for entry in results
+        ),
+        top=10,
+    )
     return {
         "requested": len(ids),
         "compared": len(differences),
@@ -159,4 +168,5 @@ def trimp_comparison(
             "histogram": _histogram(relatives),
             "share_within_5pct": within / len(relatives) if relatives else None,
         },
+        "shadow": shadow.as_dict(),
     }

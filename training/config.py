@@ -16,6 +16,7 @@ EDITABLE_FIELDS: tuple[str, ...] = (
     "recalc_parallelism",
     "chunk_lease_seconds",
     "comparison_max_activities",
+    "duplicate_start_tolerance_s",
 )
 # Settings whose change alters stored TRIMP values (a recalculation brings history in line).
 SCORING_FIELDS: frozenset[str] = frozenset({"max_gap_s"})

@@ -20,6 +20,7 @@ from training.config import current_settings
 from training.loads import daily_loads_rebuild
 from training.models import Activity, ActivityStream, HeartRateProfile
 from training.scoring import ProfileBook, athlete_method, score_activity
+from training.services import stream_average_hr
 from training.streams import encode_stream
 from training.synthetic import duration_for, simulate_session, weekly_kinds
 
@@ -93,6 +94,9 @@ def _activities(user: User, rng: np.random.Generator, days: int) -> int:
             elapsed_seconds=session.elapsed_seconds,
             timer_seconds=session.timer_seconds,
             average_hr=session.average_hr if rng.random() < 0.5 else None,
+            stream_average_hr=stream_average_hr(
+                session.times, session.hrs, timer=session.timer_seconds, max_gap_s=settings.max_gap_s
+            ),
             source=Activity.Source.DEMO,
             external_id=f"demo:{user.username}:{day.isoformat()}",
             filename="",

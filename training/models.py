@@ -88,7 +88,14 @@ class Activity(models.Model):
     local_date = models.DateField(help_text="The athlete's local calendar day of the start (at import).")
     elapsed_seconds = models.FloatField(null=True, blank=True)
     timer_seconds = models.FloatField(null=True, blank=True)
-    average_hr = models.FloatField(null=True, blank=True, help_text="Summary average HR (FIT session or client).")
+    average_hr = models.FloatField(
+        null=True, blank=True, help_text="Summary average HR (bpm) from the FIT session or the client: a scoring input."
+    )
+    stream_average_hr = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Time-weighted mean HR (bpm) of the stream's credited intervals, computed at import (display).",
+    )
     source = models.CharField(max_length=8, choices=Source.choices)
     external_id = models.CharField(max_length=200)
     filename = models.CharField(max_length=255, blank=True)
@@ -106,6 +113,10 @@ class Activity(models.Model):
     trimp_processed_at = models.DateTimeField(null=True, blank=True)
     hr_profile = models.ForeignKey(
         HeartRateProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    hr_profile_backfilled = models.BooleanField(
+        default=False,
+        help_text="Scored with the athlete's first profile, which starts after this activity's day.",
     )
     engine_version = models.CharField(max_length=16, blank=True)
     trimp_warnings = models.JSONField(default=list, blank=True)
@@ -137,6 +148,17 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"Activity {self.pk} of {self.athlete_id} on {self.local_date}"
+
+    @property
+    def display_average_hr(self) -> float | None:
+        """The summary average when the device or client gave one, else the stream's mean (bpm)."""
+        return self.average_hr if self.average_hr is not None else self.stream_average_hr
+
+    @property
+    def average_hr_source(self) -> str | None:
+        if self.average_hr is not None:
+            return "summary"
+        return "stream" if self.stream_average_hr is not None else None
 
 
 class ActivityStream(models.Model):
@@ -208,6 +230,11 @@ class TrimpSettings(models.Model):
         default=300, help_text="A claimed chunk without a finish after this long is re-claimed (worker died)."
     )
     comparison_max_activities = models.PositiveIntegerField(default=1000)
+    duplicate_start_tolerance_s = models.PositiveIntegerField(
+        default=300,
+        help_text="An upload whose start is within this many seconds of one of the athlete's activities and whose "
+        "time range overlaps it is refused as a duplicate (409). 0 turns the check off.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

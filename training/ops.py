@@ -1,4 +1,5 @@
-"""What training registers with rollout: its flag, the TRIMP alert rules and the demo rollout of enhanced TRIMP.
+"""What training registers with rollout: its flag, the TRIMP alert rules, the demo rollout of enhanced TRIMP
+and the re-scoring of stream-scored activities after a rollback.
 
 Imported from ``TrainingConfig.ready`` (rollout never imports training). The rules are the runbook's
 thresholds; once created they belong to ops (edited in the admin).
@@ -6,14 +7,21 @@ thresholds; once created they belong to ops (edited in the admin).
 
 from __future__ import annotations
 
+from typing import Any
+
+from rollout import flags
 from rollout.registry import (
     AlertRuleSpec,
     DemoRollout,
     FlagSpec,
+    RescoreHook,
     register_alert_rule,
     register_demo_rollout,
     register_flag,
+    register_rescore,
 )
+from training.models import Activity, Method
+from training.recalculation import recalculation_start
 
 ENHANCED_TRIMP_FLAG = "enhanced_trimp_calculation"
 
@@ -100,6 +108,31 @@ register_demo_rollout(
         reason="demo: ship stream-based TRIMP",
         guard_rules=("TRIMP error rate", "TRIMP success rate", "TRIMP calculation time p95"),
         guard_consecutive=3,
+        owner="training",
+    )
+)
+
+
+def stream_scored_now_off() -> list[int]:
+    """Activities scored with the stream method whose athletes no longer get the flag (evaluated now)."""
+    rows = list(
+        Activity.objects.filter(trimp_calculation_method=Method.STREAM).order_by("id").values_list("id", "athlete_id")
+    )
+    enabled = {athlete: flags.evaluate(ENHANCED_TRIMP_FLAG, user_id=athlete)[0] for athlete in {a for _, a in rows}}
+    return [activity for activity, athlete in rows if not enabled[athlete]]
+
+
+def rescore_start(activity_ids: list[int], actor: Any, reason: str) -> int:
+    """A recalculation job over exactly ``activity_ids`` (chunked, resumable, like every recalculation)."""
+    return recalculation_start(actor=actor, activity_ids=activity_ids, trigger="rollback", reason=reason).pk
+
+
+register_rescore(
+    RescoreHook(
+        flag=ENHANCED_TRIMP_FLAG,
+        description="activities scored with stream-based TRIMP whose athletes no longer get it",
+        candidates=stream_scored_now_off,
+        start=rescore_start,
         owner="training",
     )
 )

@@ -49,6 +49,7 @@ READ_FIELDS = (
     "trimp_error_code",
     "trimp_error",
     "trimp_details",
+    "hr_profile_backfilled",
     "stream__data",
 )
 
@@ -59,11 +60,13 @@ class LostClaim(Exception):
 
 @dataclass(frozen=True)
 class Scope:
-    """Which activities a recalculation covers: an athlete and/or a local-date range ``[since, until)``."""
+    """Which activities a recalculation covers: an athlete and/or a local-date range ``[since, until)``, and/or
+    exactly the listed activities (re-scoring after a rollback)."""
 
     athlete_id: int | None = None
     since: date | None = None
     until: date | None = None
+    activity_ids: tuple[int, ...] | None = None
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> Scope:
@@ -72,6 +75,7 @@ class Scope:
             athlete_id=params.get("athlete_id"),
             since=date.fromisoformat(since) if since else None,
             until=date.fromisoformat(until) if until else None,
+            activity_ids=tuple(params["activity_ids"]) if params.get("activity_ids") is not None else None,
         )
 
     def filter(self) -> Q:
@@ -82,6 +86,8 @@ class Scope:
             condition &= Q(local_date__gte=self.since)
         if self.until is not None:
             condition &= Q(local_date__lt=self.until)
+        if self.activity_ids is not None:
+            condition &= Q(id__in=self.activity_ids)
         return condition
 
 
@@ -106,7 +112,7 @@ def delta_bucket(old: float | None, new: float | None) -> str:
 
 def _stored(row: tuple[Any, ...]) -> tuple[Any, ...]:
     # Same order as Scored.comparable(): trimp .. details.
-    return row[5:16]
+    return row[5:17]
 
 
 @dataclass
@@ -154,7 +160,7 @@ def chunk_compute(
     days: set[tuple[int, date]] = set()
     for row in rows:
         activity_id, athlete_id, local_date, timer_seconds, average_hr = row[:5]
-        blob = row[16]
+        blob = row[17]
         times = hrs = None
         scored: Scored | None = None
         if blob is not None:

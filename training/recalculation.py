@@ -41,7 +41,7 @@ JOB_KIND = "training.recalculate"
 HELP_TASK = "training.recalculate_help"  # training/tasks.py calls this module: sent by name, no import
 MAX_CHUNK_ATTEMPTS = 3
 WAIT_SECONDS = 0.5
-TRIGGERS = ("api", "admin", "command", "hr_profile", "bench", "demo")
+TRIGGERS = ("api", "admin", "command", "hr_profile", "bench", "demo", "rollback")
 
 
 def _worker_label() -> str:
@@ -59,8 +59,10 @@ def recalculation_start(
     reason: str = "",
     trigger: str = "api",
     send: bool = True,
+    activity_ids: list[int] | None = None,
 ) -> Job:
-    """Queue a recalculation of the activities in scope (all, one athlete, local days ``[since, until)``).
+    """Queue a recalculation of the activities in scope (all, one athlete, local days ``[since, until)``,
+    exactly ``activity_ids`` when given).
 
     ``dry_run`` computes and reports (how many change, by how much, the biggest movers) but writes nothing to
     activities or daily loads. ``send=False`` writes the row without a message, for a caller that runs it in
@@ -80,6 +82,8 @@ def recalculation_start(
         "reason": reason[:500],
         "trigger": trigger,
     }
+    if activity_ids is not None:
+        params["activity_ids"] = sorted({int(i) for i in activity_ids})
     if not send:
         return Job.objects.create(kind=JOB_KIND, params=params, created_by=actor, enqueued_at=timezone.now())
     return job_enqueue(kind=JOB_KIND, params=params, created_by=actor)

@@ -7,6 +7,7 @@ an activity the same way. Nothing here writes to the database.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import logging
 import time
 from collections.abc import Iterable
@@ -36,16 +37,19 @@ REASON_STREAM_OK = "stream_ok"
 REASON_FLAG_OFF = "flag_off"
 REASON_FLAG_ERROR = "flag_error"
 REASON_NO_PROFILE = "no_profile"
+WARNING_PROFILE_BACKFILLED = "profile_backfilled"
 
 
 @dataclass(frozen=True, slots=True)
 class DatedProfile:
-    """A stored profile as the engine needs it; ``engine`` is None when the stored values are invalid."""
+    """A stored profile as the engine needs it; ``engine`` is None when the stored values are invalid.
+    ``backfilled``: the athlete's first profile used for a day before it starts."""
 
     id: int
     effective_from: date
     engine: HRProfile | None
     error: str = ""
+    backfilled: bool = False
 
 
 class ProfileBook:
@@ -73,12 +77,16 @@ class ProfileBook:
         return cls(HeartRateProfile.objects.filter(athlete_id__in=set(athlete_ids)))
 
     def valid_on(self, athlete_id: int, day: date) -> DatedProfile | None:
-        """The profile with the latest ``effective_from`` on or before ``day``, or None."""
+        """The profile with the latest ``effective_from`` on or before ``day``; for a day before the athlete's
+        first profile, that first profile marked ``backfilled`` (an athlete's rest and max HR change slowly, and
+        a score from the nearest profile beats no score — the activity says which it was); None without any."""
         days = self._days.get(athlete_id)
         if not days:
             return None
         index = bisect.bisect_right(days, day) - 1
-        return self._by_athlete[athlete_id][index] if index >= 0 else None
+        if index < 0:
+            return dataclasses.replace(self._by_athlete[athlete_id][0], backfilled=True)
+        return self._by_athlete[athlete_id][index]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +133,7 @@ class Scored:
     error: str
     details: dict[str, Any] = field(default_factory=dict)
     calculation_ms: float | None = None
+    profile_backfilled: bool = False
 
     def comparable(self) -> tuple[Any, ...]:
         """The stored values that decide whether a re-score changed anything (not the time it took)."""
@@ -140,6 +149,7 @@ class Scored:
             self.error_code,
             self.error,
             self.details,
+            self.profile_backfilled,
         )
 
 
@@ -187,6 +197,11 @@ def score_activity(
             error=message[:255],
         )
     warnings: list[str] = []
+    if profile.backfilled:
+        warnings.append(
+            f"{WARNING_PROFILE_BACKFILLED}: scored with the first heart-rate profile (from "
+            f"{profile.effective_from.isoformat()}), which starts after this activity"
+        )
     if choice.reason == REASON_FLAG_ERROR:
         warnings.append(f"flag_error: {FEATURE_FLAG_ERROR} the rollout flag could not be evaluated; original method")
     started = time.perf_counter()
@@ -214,6 +229,7 @@ def score_activity(
             error_code=exc.code,
             error=exc.message[:255],
             calculation_ms=elapsed_ms,
+            profile_backfilled=profile.backfilled,
         )
         if record_metrics:
             score_metrics_record(failed, choice)
@@ -233,6 +249,7 @@ def score_activity(
         error="",
         details=_details(result),
         calculation_ms=elapsed_ms,
+        profile_backfilled=profile.backfilled,
     )
     if record_metrics:
         score_metrics_record(scored, choice)
@@ -245,10 +262,12 @@ def score_metrics_record(scored: Scored, choice: MethodChoice) -> None:
     that was attempted."""
     if scored.calculation_ms is None:
         return
+    # ``flag``: made under the rollout flag for a user it is on for (the guards' min-samples gates count these)
+    exposure = {"flag": FLAG_NAME} if choice.enhanced else {}
     if scored.error_code:
         method = "stream" if choice.enhanced else "average_hr"
-        increment("trimp.calculations", method=method, outcome="failure")
+        increment("trimp.calculations", method=method, outcome="failure", **exposure)
     else:
         method = scored.method
-        increment("trimp.calculations", method=method, outcome="success")
-    record("trimp.calculation_ms", scored.calculation_ms, method=method)
+        increment("trimp.calculations", method=method, outcome="success", **exposure)
+    record("trimp.calculation_ms", scored.calculation_ms, method=method, **exposure)

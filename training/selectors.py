@@ -68,6 +68,10 @@ def hr_profiles_of(athlete_id: int) -> QuerySet[HeartRateProfile]:
     return HeartRateProfile.objects.filter(athlete_id=athlete_id).order_by("effective_from")
 
 
+# Decimals shown for load, CTL, ATL, TSB (TRIMP points), ACWR, monotony (ratios) and strain.
+DISPLAY_DECIMALS: tuple[int, ...] = (2, 2, 2, 2, 3, 3, 1)
+
+
 @dataclass(frozen=True, eq=False)
 class LoadSeries:
     """Day-by-day PMC values for ``first_day`` .. (``first_day`` + len - 1); NaN = undefined."""
@@ -92,10 +96,15 @@ class LoadSeries:
     def days(self) -> list[date]:
         return [self.first_day + timedelta(days=n) for n in range(self.load.size)]
 
-    def rows(self) -> list[dict[str, Any]]:
-        """One dict per day, NaN as None (for JSON)."""
+    def rows(self, *, rounded: bool = False) -> list[dict[str, Any]]:
+        """One dict per day, NaN as None (for JSON). ``rounded``: for people and the API — each value to the
+        decimals in ``DISPLAY_DECIMALS`` (a decaying CTL reads 0.0, not ``3.7e-69``). The arrays (and every
+        activity's TRIMP) keep full precision: they are the data later days are computed from."""
         columns = [self.load, self.ctl, self.atl, self.tsb, self.acwr, self.monotony, self.strain]
-        lists = [[None if v != v else v for v in column.tolist()] for column in columns]
+        lists = [
+            [None if v != v else (round(v, decimals) + 0.0 if rounded else v) for v in column.tolist()]
+            for column, decimals in zip(columns, DISPLAY_DECIMALS, strict=True)
+        ]
         first = self.first_day.toordinal()
         return [
             {

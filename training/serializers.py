@@ -62,20 +62,30 @@ ACTIVITY_FIELDS = [
 
 
 class ActivitySerializer(serializers.ModelSerializer):
+    average_hr = serializers.FloatField(
+        source="display_average_hr",
+        read_only=True,
+        allow_null=True,
+        help_text="bpm: the device's or client's summary average, else the stream's time-weighted mean.",
+    )
+    average_hr_source = serializers.CharField(
+        read_only=True, allow_null=True, help_text="summary | stream | null (no heart rate to average)"
+    )
+
     class Meta:
         model = Activity
-        fields = ACTIVITY_FIELDS
-        read_only_fields = ACTIVITY_FIELDS
+        fields = [*ACTIVITY_FIELDS, "average_hr_source", "hr_profile_backfilled"]
+        read_only_fields = fields
 
 
-class ActivityDetailSerializer(serializers.ModelSerializer):
+class ActivityDetailSerializer(ActivitySerializer):
     hr_profile_used = serializers.SerializerMethodField()
     trimp_detail = serializers.SerializerMethodField()
 
     class Meta:
         model = Activity
         fields = [
-            *ACTIVITY_FIELDS,
+            *ActivitySerializer.Meta.fields,
             "filename",
             "sample_count",
             "trimp_error",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,7 +27,10 @@ from training.engine import (
     HeartRateConfigError,
     HeartRateDataError,
     HRProfile,
+    clean_stream,
+    credited_intervals,
     score,
+    time_weighted_mean_hr,
 )
 from training.importers import ActivityFileError, ActivityFileTooLarge, parse
 from training.loads import daily_loads_rebuild
@@ -44,14 +47,101 @@ MAX_SPORT_LENGTH = 32
 
 
 @dataclass(frozen=True)
+class Notice:
+    """Something the uploader should know about a stored activity (``code`` is stable, ``message`` for people)."""
+
+    code: str
+    message: str
+
+
+NO_HR_PROFILE = "no_hr_profile"
+PROFILE_BACKFILLED = "profile_backfilled"
+DUPLICATE_ACTIVITY = "duplicate_activity"
+
+
+@dataclass(frozen=True)
 class ImportResult:
     activity: Activity
     created: bool
+    notices: tuple[Notice, ...] = ()
+
+
+def import_notices(activity: Activity) -> tuple[Notice, ...]:
+    """What the upload answer tells the athlete beyond the score: no profile at all, or a backfilled one."""
+    if activity.trimp_error_code and activity.hr_profile_id is None:
+        return (
+            Notice(
+                NO_HR_PROFILE,
+                "The activity is stored but has no TRIMP: the athlete has no heart-rate profile. Add one with "
+                f"POST /api/v1/athletes/{activity.athlete_id}/hr-profiles; every activity it covers is scored then.",
+            ),
+        )
+    if activity.hr_profile_backfilled:
+        first = activity.hr_profile.effective_from.isoformat() if activity.hr_profile else "?"
+        return (
+            Notice(
+                PROFILE_BACKFILLED,
+                f"Scored with the athlete's first heart-rate profile (from {first}), which starts after this "
+                "activity; add a profile dated on or before the activity for an exact score.",
+            ),
+        )
+    return ()
+
+
+def stream_average_hr(times: np.ndarray, hrs: np.ndarray, *, timer: float | None, max_gap_s: float) -> float | None:
+    """The time-weighted mean HR (bpm) over the stream's credited intervals — the value the average-HR method
+    falls back to — or None when the stream has none (display only; never fed back into scoring)."""
+    try:
+        intervals = credited_intervals(clean_stream(times, hrs, timer_seconds=timer), max_gap_s=max_gap_s)
+    except HeartRateDataError:
+        return None
+    return time_weighted_mean_hr(intervals)
+
+
+def _activity_end(start: datetime, *seconds: float | None) -> datetime:
+    longest = max((value for value in seconds if value is not None and math.isfinite(value)), default=0.0)
+    return start + timedelta(seconds=longest)
+
+
+def duplicate_of(*, athlete: User, start: datetime, end: datetime, tolerance_s: int) -> Activity | None:
+    """The athlete's activity that is the same session: its start within ``tolerance_s`` seconds of ``start``
+    and its time range overlapping ``[start, end]`` (the same ride exported as FIT, TCX and GPX). None when
+    ``tolerance_s`` is 0 (check off)."""
+    if tolerance_s <= 0:
+        return None
+    window = timedelta(seconds=tolerance_s)
+    candidates = Activity.objects.filter(athlete=athlete, start__gte=start - window, start__lte=start + window)
+    for candidate in candidates.order_by("start", "id"):
+        candidate_end = _activity_end(candidate.start, candidate.elapsed_seconds, candidate.timer_seconds)
+        if candidate.start <= end and start <= candidate_end:
+            return candidate
+    return None
+
+
+def _duplicate_error(existing: Activity, start: datetime) -> ConflictError:
+    return ConflictError(
+        DUPLICATE_ACTIVITY,
+        f"This session is already stored as activity {existing.pk} ({existing.get_source_display()}, "
+        f"{existing.filename or existing.external_id}); it was not imported again. Delete that activity first "
+        "to replace it with this file.",
+        details={
+            "existing_activity": {
+                "id": existing.pk,
+                "source": existing.source,
+                "filename": existing.filename,
+                "start": existing.start.isoformat(),
+                "trimp": existing.trimp,
+            },
+            "start_difference_s": abs((start - existing.start).total_seconds()),
+        },
+    )
 
 
 def file_error(exc: ActivityFileError) -> ServiceError:
     """The API's answer to an unreadable file: 400 (413 over a limit), code ``TRIMP_001`` and the reason."""
     details: dict[str, Any] = {"reason": exc.reason}
+    if getattr(exc, "field", None):  # ActivityOutOfRange names the offending field
+        details["field"] = exc.field  # type: ignore[attr-defined]
     if isinstance(exc, ActivityFileTooLarge):
         details["limit"] = exc.limit
         return ServiceError(exc.code, exc.message, details=details, status=413)
@@ -128,10 +218,13 @@ def activity_import(
 ) -> ImportResult:
     """Import one file (FIT, TCX, GPX, JSON streams; gzip allowed) for ``athlete`` and score it.
 
-    The same file twice gives the same activity (``created`` False). ``start`` dates a JSON stream; ``sport``,
-    ``average_hr`` (bpm), ``timer_seconds`` and ``external_id`` fill in what a JSON stream does not carry.
-    Raises ``ServiceError`` ``TRIMP_001`` (400, 413 over a limit) for unreadable data or data without any
-    usable heart rate, ``TRIMP_004`` (503) when storing fails; nothing is stored then.
+    The same file twice gives the same activity (``created`` False). The same session from another file
+    (another format, or another id) — start within the ``duplicate_start_tolerance_s`` setting and an
+    overlapping time range — is refused: ``ConflictError`` ``duplicate_activity`` (409) naming the stored one.
+    ``start`` dates a JSON stream; ``sport``, ``average_hr`` (bpm), ``timer_seconds`` and ``external_id`` fill
+    in what a JSON stream does not carry. Raises ``ServiceError`` ``TRIMP_001`` (400, 413 over a limit) for
+    unreadable data or data without any usable heart rate, ``TRIMP_004`` (503) when storing fails; nothing is
+    stored then. ``notices`` tell the uploader about a missing or backfilled heart-rate profile.
     """
     settings = current_settings()
     try:
@@ -150,11 +243,18 @@ def activity_import(
     day = local_day(parsed.start, athlete.timezone)
     scored, choice = _score_upload(athlete=athlete, day=day, times=times, hrs=hrs, timer=timer, average_hr=average_hr)
     key = (external_id or parsed.external_id)[:200]
+    last_sample = float(times.max()) if times.size else None
+    end = _activity_end(parsed.start, parsed.elapsed_seconds, timer, last_sample)
     try:
         with transaction.atomic():
             existing = Activity.objects.filter(athlete=athlete, source=parsed.source_format, external_id=key).first()
             if existing is not None:
-                return ImportResult(activity=existing, created=False)
+                return ImportResult(activity=existing, created=False, notices=import_notices(existing))
+            same_session = duplicate_of(
+                athlete=athlete, start=parsed.start, end=end, tolerance_s=settings.duplicate_start_tolerance_s
+            )
+            if same_session is not None:
+                raise _duplicate_error(same_session, parsed.start)
             try:
                 with transaction.atomic():
                     activity = Activity.objects.create(
@@ -165,6 +265,7 @@ def activity_import(
                         elapsed_seconds=parsed.elapsed_seconds,
                         timer_seconds=timer,
                         average_hr=average_hr,
+                        stream_average_hr=stream_average_hr(times, hrs, timer=timer, max_gap_s=settings.max_gap_s),
                         source=parsed.source_format,
                         external_id=key,
                         filename=(filename or "")[:255],
@@ -173,7 +274,7 @@ def activity_import(
                     )
             except IntegrityError:  # the same file imported concurrently: theirs stands
                 existing = Activity.objects.get(athlete=athlete, source=parsed.source_format, external_id=key)
-                return ImportResult(activity=existing, created=False)
+                return ImportResult(activity=existing, created=False, notices=import_notices(existing))
             ActivityStream.objects.create(activity=activity, data=encode_stream(times, hrs), sample_count=times.size)
             apply_to_instance(activity, scored, timezone.now())
             activity.save(update_fields=SCORE_FIELDS)
@@ -182,7 +283,7 @@ def activity_import(
     except DatabaseError as exc:
         logger.exception("%s: storing an imported activity failed", DATABASE_ERROR)
         raise ServiceError(DATABASE_ERROR, "database error while storing the activity", status=503) from exc
-    return ImportResult(activity=activity, created=True)
+    return ImportResult(activity=activity, created=True, notices=import_notices(activity))
 
 
 def activity_score_now(*, activity: Activity, times: np.ndarray | None, hrs: np.ndarray | None) -> Activity:
@@ -226,7 +327,7 @@ def activities_delete_for_admin(*, activity_ids: list[int]) -> int:
 class ProfileResult:
     profile: HeartRateProfile
     job: Job | None
-    affected_from: date
+    affected_from: date | None  # None: from the athlete's first activity (a new first profile backfills)
     affected_until: date | None
 
 
@@ -244,7 +345,8 @@ def hr_profile_create(
     vt2_hr: float | None = None,
 ) -> ProfileResult:
     """Add a dated profile and queue the re-scoring of exactly the activities it now covers: the athlete's
-    local days from ``effective_from`` until the next profile's date (activities without a profile there are
+    local days from ``effective_from`` (from the first activity when it is the athlete's earliest profile: it
+    backfills the days before it) until the next profile's date (activities without a profile there are
     scored for the first time). 409 when the athlete already has a profile from that date."""
     try:
         HRProfile(rest=resting_hr, max=max_hr, sex=sex, threshold=threshold_hr, vt1=vt1_hr, vt2=vt2_hr)  # type: ignore[arg-type]
@@ -273,7 +375,13 @@ def hr_profile_create(
         .values_list("effective_from", flat=True)
         .first()
     )
-    covered = Activity.objects.filter(athlete=athlete, local_date__gte=effective_from)
+    # The athlete's first profile also scores the activities before it (marked backfilled), so a new first
+    # profile covers every earlier day too.
+    earliest = not HeartRateProfile.objects.filter(athlete=athlete, effective_from__lt=effective_from).exists()
+    since: date | None = None if earliest else effective_from
+    covered = Activity.objects.filter(athlete=athlete)
+    if since is not None:
+        covered = covered.filter(local_date__gte=since)
     if until is not None:
         covered = covered.filter(local_date__lt=until)
     job = None
@@ -281,12 +389,12 @@ def hr_profile_create(
         job = recalculation_start(
             actor=actor,
             athlete_id=athlete.pk,
-            since=effective_from,
+            since=since,
             until=until,
             reason=f"heart-rate profile from {effective_from} added",
             trigger="hr_profile",
         )
-    return ProfileResult(profile=profile, job=job, affected_from=effective_from, affected_until=until)
+    return ProfileResult(profile=profile, job=job, affected_from=since, affected_until=until)
 
 
 SETTING_LIMITS: dict[str, tuple[type, float, float]] = {
@@ -299,6 +407,7 @@ SETTING_LIMITS: dict[str, tuple[type, float, float]] = {
     "recalc_parallelism": (int, 0, 64),
     "chunk_lease_seconds": (int, 1, 86_400),
     "comparison_max_activities": (int, 1, 100_000),
+    "duplicate_start_tolerance_s": (int, 0, 86_400),
 }
 
 

@@ -73,6 +73,9 @@ def simulate_session(
 
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    # Imported here: scipy.signal costs ~2.5 s at import and this module is imported by the demo seeder's
+    # registration, i.e. by every manage.py command, while only seeding and benchmarks simulate sessions.
+
     seconds = max(int(duration_s), 120)
     target = _target(kind, seconds, rng)
     k = 1.0 - math.exp(-1.0 / TAU_S)

@@ -6,7 +6,6 @@ Ownership comes from ``core.permissions``: what a user may not see answers 404.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -14,16 +13,18 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.parsers import BoundedJSONParser
 from core.errors import NotFoundError, ServiceError
 from core.permissions import athlete_for_user
 from training import selectors, services
 from training.config import current_settings
 from training.engine import INVALID_HR_DATA
+from training.load_window import load_window
 from training.models import Activity
 from training.serializers import (
     ActivityDetailSerializer,
@@ -36,9 +37,6 @@ from training.serializers import (
     TrainingLoadQuerySerializer,
 )
 from training.streams import downsample
-
-DEFAULT_LOAD_DAYS = 90
-MAX_LOAD_DAYS = 366 * 30
 
 
 def _dates(params: Any) -> dict[str, Any]:
@@ -71,10 +69,13 @@ class ActivityListView(generics.ListAPIView):
     """``GET``: activities you may see (filters ``athlete``, ``from``, ``to``, ``sport``, ``method``).
     ``POST``: upload one activity — multipart ``file`` (FIT, TCX, GPX, JSON streams; gzip allowed) or a JSON
     body with ``streams`` in Strava's shape and ``start``. 201 when created, 200 when the same file was
-    already imported; 400/413 with code ``TRIMP_001`` for an unreadable file, nothing stored."""
+    already imported; 409 ``duplicate_activity`` (with the stored activity) when the same session is already
+    there from another file; 400/413 with code ``TRIMP_001`` for an unreadable file, nothing stored.
+    ``notices`` (code + message) say when the athlete has no heart-rate profile (stored, not scored) or when
+    the first profile was used for an earlier activity."""
 
     serializer_class = ActivitySerializer
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, BoundedJSONParser]
 
     def get_queryset(self) -> Any:
         filters = ActivityFilterSerializer(data=_dates(self.request.query_params))
@@ -128,7 +129,11 @@ class ActivityListView(generics.ListAPIView):
             external_id=values.get("external_id") or None,
         )
         activity = Activity.objects.select_related("hr_profile").get(pk=result.activity.pk)
-        body = {**ActivityDetailSerializer(activity).data, "created": result.created}
+        body = {
+            **ActivityDetailSerializer(activity).data,
+            "created": result.created,
+            "notices": [{"code": notice.code, "message": notice.message} for notice in result.notices],
+        }
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 
 
@@ -210,12 +215,10 @@ class TrainingLoadView(APIView):
         query = TrainingLoadQuerySerializer(data=_dates(request.query_params))
         query.is_valid(raise_exception=True)
         today = services.local_day(timezone.now(), athlete.timezone)
-        date_to = query.validated_data.get("date_to") or today
-        date_from = query.validated_data.get("date_from") or date_to - timedelta(days=DEFAULT_LOAD_DAYS - 1)
-        if date_from > date_to:
-            raise ValidationError({"from": "must not be after to"})
-        if (date_to - date_from).days + 1 > MAX_LOAD_DAYS:
-            raise ValidationError({"from": f"at most {MAX_LOAD_DAYS} days per request"})
+        window = load_window(
+            date_from=query.validated_data.get("date_from"), date_to=query.validated_data.get("date_to"), today=today
+        )
+        date_from, date_to = window.date_from, window.date_to
         series = selectors.training_load_series(athlete_id=athlete.pk, date_from=date_from, date_to=date_to)
         return Response(
             {
@@ -228,6 +231,6 @@ class TrainingLoadView(APIView):
                 "atl_seed": series.atl_seed,
                 "seed_date": series.seed_date,
                 "history_start": series.history_start,
-                "days": series.rows(),
+                "days": series.rows(rounded=True),
             }
         )

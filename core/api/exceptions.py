@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -35,6 +36,16 @@ def error_response(code: str, message: str, status_code: int, details: Any = Non
     return JsonResponse(error_body(code, message, details), status=status_code)
 
 
+# The database refused or dropped the connection (down, restarting, connect timeout): the request may succeed
+# later, so 503 with Retry-After, never a 500 with a traceback.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = "5"
+
+
+def database_unavailable_body() -> dict[str, Any]:
+    return error_body("database_unavailable", "The database is unavailable; try again shortly.")
+
+
 def _message_of(detail: Any) -> str:
     if isinstance(detail, list) and detail:
         return _message_of(detail[0])
@@ -49,6 +60,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     """DRF exception handler producing the project's error shape."""
     if isinstance(exc, ServiceError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        return Response(database_unavailable_body(), status=503, headers={"Retry-After": RETRY_AFTER_SECONDS})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

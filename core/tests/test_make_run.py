@@ -3,6 +3,7 @@ broker, serves /admin/, /api/docs/ and /health, and round-trips a job through a 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -38,6 +39,8 @@ def test_procfile_serves_and_round_trips(tmp_path: Path) -> None:
         STAMINA_VAR_DIR=str(tmp_path / "var"),
         STAMINA_PORT=str(port),
         DJANGO_SETTINGS_MODULE="core.settings",
+        LOG_FILE=str(tmp_path / "logs" / "stamina.log"),
+        LOG_FORMAT="json",
         PATH=f"{bin_dir}:{env.get('PATH', '')}",
     )
     manage = [sys.executable, "manage.py"]
@@ -74,9 +77,19 @@ def test_procfile_serves_and_round_trips(tmp_path: Path) -> None:
         )
         assert ping.returncode == 0, ping.stderr + (tmp_path / "honcho.log").read_text(errors="replace")[-3000:]
         assert "pong" in ping.stdout
+        _assert_access_line_in_log_file(tmp_path / "logs" / "stamina.log")
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _assert_access_line_in_log_file(path: Path) -> None:
+    """The runbooks' `tail -f` target: the web process' access lines (JSON) land in LOG_FILE."""
+    lines = [json.loads(line) for line in path.read_text().splitlines() if line.startswith("{")]
+    access = [line for line in lines if line.get("logger") == "stamina.access" and line["path"] == "/admin/login/"]
+    assert access, lines[-5:]
+    assert access[0]["method"] == "GET" and access[0]["status"] == 200 and access[0]["duration_ms"] >= 0
+    assert len(access[0]["request_id"]) >= 16 and access[0]["user_id"] is None

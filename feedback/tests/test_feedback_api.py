@@ -141,7 +141,9 @@ def test_override_survives_retriage(staff_client: Any, client_for: Any, make_use
 def test_routing_and_status_workflow(staff_client: Any, client_for: Any, make_user: Any) -> None:
     lead = make_user("staff", staff=True)
     team = Team.objects.create(name="data science")
-    RoutingRule.objects.create(category="accuracy", team=team, assignee=lead)
+    RoutingRule.objects.update_or_create(
+        category="accuracy", defaults={"team": team, "assignee": lead}
+    )  # seeded: ops edit it
     created = (
         client_for(make_user())
         .post(SUBMIT, {"type": "bug_report", "message": "TRIMP is wrong vs Garmin"}, format="json")
@@ -219,7 +221,7 @@ def test_accuracy_validation_errors(client_for: Any, make_user: Any) -> None:
     negative = client_for(athlete).post(
         url, {"activity_id": activity.pk, "source": "garmin", "external_value": -1}, format="json"
     )
-    assert negative.status_code == 400 and negative.json()["error"]["code"] == "invalid_value"
+    assert negative.status_code == 400 and negative.json()["error"]["code"] == "validation_error"
     no_trimp = client_for(athlete).post(
         url, {"activity_id": unscored.pk, "source": "polar", "external_value": 10}, format="json"
     )

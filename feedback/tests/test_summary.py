@@ -126,14 +126,14 @@ def test_triage_console_and_summary_page(rows: list[Feedback], make_user: Any) -
     chosen = [f.pk for f in rows[:3]]
     client.post(
         "/admin/feedback/feedback/",
-        {"action": "assign", "_selected_action": chosen, "assignee": "lead", "note": "take these"},
+        {"action": "assign", "_selected_action": chosen, "assignee": lead.pk, "note": "take these"},
     )
     assert set(Feedback.objects.filter(pk__in=chosen).values_list("assignee", flat=True)) == {lead.pk}
     client.post("/admin/feedback/feedback/", {"action": "status_closed", "_selected_action": chosen, "note": "done"})
     assert set(Feedback.objects.filter(pk__in=chosen).values_list("status", flat=True)) == {"closed"}
     client.post(
         "/admin/feedback/feedback/",
-        {"action": "override_priority", "_selected_action": chosen[:1], "value": "critical"},
+        {"action": "priority_critical", "_selected_action": chosen[:1]},
     )
     assert Feedback.objects.get(pk=chosen[0]).priority == "critical"
     page = client.get("/admin/feedback-summary/").content.decode()

@@ -35,6 +35,26 @@ class EvaluationReport:
     skipped: bool = False
 
 
+Group = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A rule's answer for one tag group in one evaluation.
+
+    ``level`` is ok / warning / error / critical / no_data (too few samples or no value); ``value`` is in the
+    metric's unit (a ratio 0–1 for ratio rules); ``threshold`` is the crossed one (None unless breaching);
+    ``group`` is None for a tag set that had no data in this window.
+    """
+
+    group: Group | None
+    key: str
+    value: float | None
+    samples: int
+    level: str
+    threshold: float | None
+
+
 # name → hook(now) returning the ids of the incidents it recorded; run after every evaluation, in the lease
 AfterEvaluation = Callable[[datetime], list[int]]
 _AFTER_EVALUATION: dict[str, AfterEvaluation] = {}
@@ -114,7 +134,7 @@ def _key(group: tuple[tuple[str, str], ...]) -> str:
     return ",".join(f"{k}={v}" for k, v in group)
 
 
-def evaluate_rule(rule: AlertRule, window: _Window, now: datetime) -> list[dict[str, Any]]:
+def evaluate_rule(rule: AlertRule, window: _Window, now: datetime) -> list[Verdict]:
     """Per tag group: value, samples and level (ok / warning / error / critical / no_data). Pure read."""
     start = _window_start(now, rule.window_minutes)
     needs_buckets = rule.aggregation in ("p50", "p95", "p99")
@@ -124,7 +144,7 @@ def evaluate_rule(rule: AlertRule, window: _Window, now: datetime) -> list[dict[
     if rule.aggregation == AlertRule.Aggregation.RATIO:
         denominator_entries = window.get(rule.denominator_metric, start, now, buckets=False)
         denominators = _grouped(denominator_entries, rule.denominator_tags or {}, rule.group_by or [])
-    verdicts = []
+    verdicts: list[Verdict] = []
     for group in sorted(set(numerators) | set(denominators)):
         stats = numerators.get(group, Stats())
         denominator = denominators.get(group) if rule.aggregation == AlertRule.Aggregation.RATIO else None
@@ -137,21 +157,14 @@ def evaluate_rule(rule: AlertRule, window: _Window, now: datetime) -> list[dict[
                 value, rule.operator, warning=rule.warning, error=rule.error, critical=rule.critical
             )
         verdicts.append(
-            {
-                "group": group,
-                "key": _key(group),
-                "value": value,
-                "samples": samples,
-                "level": level,
-                "threshold": threshold,
-            }
+            Verdict(group=group, key=_key(group), value=value, samples=samples, level=level, threshold=threshold)
         )
     return verdicts
 
 
 @transaction.atomic
 def _apply_all(
-    rules: list[AlertRule], verdicts_by_rule: dict[int, list[dict[str, Any]]], now: datetime, report: EvaluationReport
+    rules: list[AlertRule], verdicts_by_rule: dict[int, list[Verdict]], now: datetime, report: EvaluationReport
 ) -> None:
     """Write every verdict: RuleStates in bulk; alerts only where something opens, changes or resolves."""
     rule_ids = [rule.pk for rule in rules]
@@ -162,34 +175,35 @@ def _apply_all(
     changed: list[RuleState] = []
     for rule in rules:
         verdicts = verdicts_by_rule[rule.pk]
-        seen = {v["key"] for v in verdicts}
+        seen = {v.key for v in verdicts}
         # tag sets with a live state or an unresolved alert but no data in this window count as no_data
         stale = {k for (rid, k), st in states.items() if rid == rule.pk and st.state != "no_data"}
         stale |= {k for rid, k in unresolved if rid == rule.pk}
         verdicts = verdicts + [
-            {"group": None, "key": key, "value": None, "samples": 0, "level": "no_data", "threshold": None}
+            Verdict(group=None, key=key, value=None, samples=0, level="no_data", threshold=None)
             for key in sorted(stale - seen)
         ]
         for verdict in verdicts:
-            key, level = verdict["key"], verdict["level"]
-            tags = dict(verdict["group"]) if verdict["group"] is not None else {}
+            key, level = verdict.key, verdict.level
+            tags = dict(verdict.group) if verdict.group is not None else {}
             state = states.get((rule.pk, key))
             if state is None:
                 state = RuleState(rule=rule, tags_key=key, tags=tags)
                 created.append(state)
             else:
                 changed.append(state)
-            state.value, state.samples, state.evaluated_at = verdict["value"], verdict["samples"], now
+            state.value, state.samples, state.evaluated_at = verdict.value, verdict.samples, now
             state.consecutive_critical = state.consecutive_critical + 1 if level == "critical" else 0
             if level in ("warning", "error", "critical"):
+                assert verdict.value is not None and verdict.threshold is not None  # a breach has both
                 state.ok_since = None
                 alert_open_or_update(
                     rule=rule,
                     tags_key=key,
                     tags=tags or state.tags,
                     level=level,
-                    value=verdict["value"],
-                    threshold=verdict["threshold"],
+                    value=verdict.value,
+                    threshold=verdict.threshold,
                     now=now,
                 )
                 report.opened += 0 if (rule.pk, key) in unresolved else 1

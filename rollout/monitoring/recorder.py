@@ -169,25 +169,33 @@ def _write(data: dict[Key, _Agg]) -> None:
     # is still loading app modules, before any model may be defined.
     from rollout.monitoring.models import MetricMinute
 
+    items = sorted(data.items())
     with transaction.atomic():
-        for (metric, tags, minute_index), agg in sorted(data.items()):
-            minute = datetime.fromtimestamp(minute_index * 60, tz=UTC)
-            key = _tags_key(tags)
-            row = MetricMinute.objects.select_for_update().filter(metric=metric, tags_key=key, minute=minute).first()
-            if row is None:
-                MetricMinute.objects.create(
-                    metric=metric,
-                    tags_key=key,
-                    tags=dict(tags),
-                    minute=minute,
-                    count=agg.count,
-                    sum=agg.sum,
-                    sum_sq=agg.sum_sq,
-                    min=agg.min,
-                    max=agg.max,
-                    buckets={str(k): v for k, v in agg.buckets.items()},
-                )
-                continue
+        # A real upsert: INSERT ... ON CONFLICT DO NOTHING makes every row exist (a concurrent flush of the same
+        # minute in another process waits for ours and inserts nothing), then each row is locked and merged.
+        # The placeholders carry this batch's min/max, which merging leaves correct either way.
+        placeholders = [
+            MetricMinute(
+                metric=metric,
+                tags_key=_tags_key(tags),
+                tags=dict(tags),
+                minute=datetime.fromtimestamp(minute_index * 60, tz=UTC),
+                count=0,
+                sum=0.0,
+                sum_sq=0.0,
+                min=agg.min,
+                max=agg.max,
+                buckets={},
+            )
+            for (metric, tags, minute_index), agg in items
+        ]
+        MetricMinute.objects.bulk_create(placeholders, ignore_conflicts=True, batch_size=500)
+        for placeholder, (_, agg) in zip(placeholders, items, strict=True):
+            row = (
+                MetricMinute.objects.select_for_update()
+                .filter(metric=placeholder.metric, tags_key=placeholder.tags_key, minute=placeholder.minute)
+                .get()
+            )
             buckets = {int(k): int(v) for k, v in row.buckets.items()}
             for index, count in agg.buckets.items():
                 buckets[index] = buckets.get(index, 0) + count

@@ -10,7 +10,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from rollout.models import Incident
-from rollout.monitoring.aggregate import Stats
+from rollout.monitoring.aggregate import Stats, aggregate_value, tags_match
 from rollout.monitoring.models import Alert, AlertRule, MetricMinute, RuleState
 
 
@@ -96,6 +96,36 @@ def metric_series(metric: str, *, minutes: int = 60, now: datetime | None = None
                 "p95": stats.quantile(95) if stats else None,
             }
         )
+    return series
+
+
+def _per_minute(metric: str, wanted: dict[str, Any], start: datetime, now: datetime) -> dict[datetime, Stats]:
+    per_minute: dict[datetime, Stats] = {}
+    for minute, tags, count, total, total_sq, lo, hi, buckets in MetricMinute.objects.filter(
+        metric=metric, minute__gte=start, minute__lte=now
+    ).values_list("minute", "tags", "count", "sum", "sum_sq", "min", "max", "buckets"):
+        if tags_match(tags or {}, wanted):
+            per_minute.setdefault(minute, Stats()).add_row(count, total, total_sq, lo, hi, buckets)
+    return per_minute
+
+
+def rule_series(rule: AlertRule, *, minutes: int = 60, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Per minute over the last ``minutes``: the rule's own aggregation (its tags, every group merged) computed
+    over that minute alone, and the samples it saw — what its threshold lines are compared with on a chart.
+    ``value`` is None in a minute without samples."""
+    now = now or timezone.now()
+    start = now.replace(second=0, microsecond=0) - timedelta(minutes=minutes - 1)
+    numerators = _per_minute(rule.metric, rule.tags or {}, start, now)
+    ratio = rule.aggregation == AlertRule.Aggregation.RATIO
+    denominators = _per_minute(rule.denominator_metric, rule.denominator_tags or {}, start, now) if ratio else {}
+    series = []
+    for offset in range(minutes):
+        minute = start + timedelta(minutes=offset)
+        stats = numerators.get(minute, Stats())
+        denominator = denominators.get(minute) if ratio else None
+        samples = denominator.count if denominator is not None else stats.count
+        value = aggregate_value(rule.aggregation, stats, window_minutes=1, denominator=denominator) if samples else None
+        series.append({"minute": minute, "value": value, "samples": samples})
     return series
 
 

@@ -46,10 +46,11 @@ def guard_rule() -> AlertRule:
 
 
 def _traffic(now: Any, failures: int, successes: int) -> None:
+    """Calculations made under the flag for exposed users (tagged ``flag``, as training records them)."""
     for _ in range(failures):
-        record_at(now, "trimp.calculations", 1, method="stream", outcome="failure")
+        record_at(now, "trimp.calculations", 1, method="stream", outcome="failure", flag=FLAG)
     for _ in range(successes):
-        record_at(now, "trimp.calculations", 1, method="stream", outcome="success")
+        record_at(now, "trimp.calculations", 1, method="stream", outcome="success", flag=FLAG)
     flush()
 
 

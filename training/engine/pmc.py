@@ -31,6 +31,9 @@ FloatArray = npt.NDArray[np.float64]
 DEFAULT_CTL_DAYS = 42.0
 DEFAULT_ATL_DAYS = 7.0
 ACWR_MIN_CTL = 1e-9
+# No real day comes near this (a week-long activity scores well under 100,000 TRIMP points); beyond it the
+# weekly sums of squares could overflow, so such loads are refused rather than turned into infinities.
+MAX_DAILY_LOAD = 1e6
 MONOTONY_WINDOW_DAYS = 7
 
 
@@ -110,7 +113,8 @@ def compute_pmc(
 ) -> PMCSeries:
     """CTL, ATL, TSB, ACWR, monotony and strain for consecutive daily ``loads`` (oldest first).
 
-    Raises ``ValueError`` for a non-finite or negative load, non-finite seeds or non-positive time constants.
+    Raises ``ValueError`` for a non-finite, negative or absurd (> ``MAX_DAILY_LOAD``) load, non-finite seeds or
+    non-positive time constants: it never returns an infinite value.
     """
     values = _as_loads(loads)
     for name, seed in (("ctl_seed", ctl_seed), ("atl_seed", atl_seed)):
@@ -124,6 +128,8 @@ def compute_pmc(
         np.subtract(ctl[:-1], atl[:-1], out=tsb[1:])
     acwr = np.full(values.size, np.nan)
     np.divide(atl, ctl, out=acwr, where=ctl >= ACWR_MIN_CTL)
+    if not (np.isfinite(ctl).all() and np.isfinite(atl).all()):
+        raise ValueError("fitness/fatigue overflowed: the daily loads are out of range")
     monotony, strain = foster_monotony(values)
     return PMCSeries(
         loads=values,
@@ -148,4 +154,6 @@ def _as_loads(loads: npt.ArrayLike) -> FloatArray:
         raise ValueError("daily loads must be finite numbers")
     if (values < 0).any():
         raise ValueError("daily loads must not be negative")
+    if (values > MAX_DAILY_LOAD).any():
+        raise ValueError(f"daily loads must not exceed {MAX_DAILY_LOAD:g} TRIMP points")
     return values

@@ -294,6 +294,8 @@ def score(
             )
         trimp = average_hr_trimp(average_hr, stream.reference_seconds, profile)
 
+    if not math.isfinite(trimp):  # refuse rather than store a value that poisons every later load
+        raise HeartRateDataError(f"the {chosen} TRIMP is not a finite number; the recording is out of range")
     return TrimpResult(
         trimp=trimp,
         method=chosen,

@@ -19,6 +19,7 @@ from training.importers.base import (
     SourceFormat,
     check_size,
 )
+from training.importers.bounds import ActivityOutOfRange, check_bounds
 from training.importers.fit import is_fit, parse_fit
 from training.importers.gpx import parse_gpx
 from training.importers.json_stream import parse_json_stream
@@ -29,6 +30,7 @@ __all__ = [
     "DEFAULT_MAX_SAMPLES",
     "ActivityFileError",
     "ActivityFileTooLarge",
+    "ActivityOutOfRange",
     "ParsedActivity",
     "SourceFormat",
     "detect_format",
@@ -74,13 +76,23 @@ def parse(
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_samples: int = DEFAULT_MAX_SAMPLES,
     start: datetime | None = None,
+    now: datetime | None = None,
 ) -> ParsedActivity:
     """Detect the format and parse ``data``; gzip-compressed files (``.fit.gz``) are unpacked first, with
     ``max_bytes`` applying to both the upload and the unpacked size. ``start`` dates JSON streams only.
 
-    Raises :class:`ActivityFileTooLarge` over ``max_bytes``/``max_samples`` and :class:`ActivityFileError`
-    for anything unreadable (both code ``TRIMP_001``).
+    Raises :class:`ActivityFileTooLarge` over ``max_bytes``/``max_samples``, :class:`ActivityOutOfRange`
+    outside the physical bounds of ``training.importers.bounds`` (``now`` for the latest start, default the
+    clock) and :class:`ActivityFileError` for anything unreadable (all code ``TRIMP_001``).
     """
+    parsed = _parse_unchecked(data, filename, max_bytes=max_bytes, max_samples=max_samples, start=start)
+    check_bounds(parsed, now=now)
+    return parsed
+
+
+def _parse_unchecked(
+    data: bytes, filename: str | None, *, max_bytes: int, max_samples: int, start: datetime | None
+) -> ParsedActivity:
     check_size(data, max_bytes)
     if data.startswith(GZIP_MAGIC):
         data = _gunzip(data, max_bytes)

@@ -31,8 +31,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from garmin_fit_sdk import Decoder, Stream
-
 from training.importers.base import (
     DEFAULT_MAX_SAMPLES,
     ActivityFileError,
@@ -113,6 +111,10 @@ def _decode_with_sdk(data: bytes, max_samples: int) -> _FitContent:
             content.record_hrs.append(_number(message.get("heart_rate")))
         if mesg_num not in MESGS_KEPT:
             message.clear()
+
+    # Imported here: the SDK's profile tables cost ~0.1 s to import, and every manage.py command imports
+    # this package (the upload limits) while only FIT decoding needs the SDK.
+    from garmin_fit_sdk import Decoder, Stream
 
     try:
         decoder = Decoder(Stream.from_byte_array(bytearray(data)))

@@ -59,7 +59,8 @@ def parse_json_stream(
         timer_seconds=None,
         elapsed_seconds=float(stamped.max() - stamped.min()),
         session_avg_hr=None,
-        external_id=content_id(data),
+        # The start is part of the identity: the same samples at another time are another activity.
+        external_id=content_id(data if start is None else data + b"\n@" + start.astimezone(UTC).isoformat().encode()),
         source_format="json",
     )
 

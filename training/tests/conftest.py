@@ -68,11 +68,14 @@ def import_stream(db: Any) -> Callable[..., Any]:
         day: date = DAY0,
         *,
         stream: tuple[Any, Any] | None = None,
-        at: time = time(7, 0),
+        at: time | None = None,
         average_hr: float | None = None,
         external_id: str | None = None,
     ) -> Any:
         counter["n"] += 1
+        # Distinct two-hour slots by default (odd UTC hours), so a test's activities on one day are separate
+        # sessions, not duplicates of each other (the import refuses those with 409).
+        at = at if at is not None else time(1 + (counter["n"] - 1) % 11 * 2, 0)
         times, hrs = stream if stream is not None else steady_stream(seed=counter["n"])
         body = json.dumps(stream_json(times, hrs)).encode()
         result = activity_import(

@@ -102,6 +102,11 @@ def test_comparison_for_ids_and_a_sample(
     assert rows[no_hr.pk]["auto_fallback_reason"] == "stream_missing" and rows[no_hr.pk]["average_hr"] > 0
     distribution = body["distribution"]
     assert distribution["difference"]["count"] == 6 and sum(distribution["histogram"].values()) == 6
+    shadow = body["shadow"]  # rollout.shadow's summary: average-HR (what users have) vs stream (the candidate)
+    relatives = [row["relative_difference"] for row in body["activities"] if row["relative_difference"] is not None]
+    assert shadow["compared"] == 6 and shadow["mean_relative_difference"] == pytest.approx(np.mean(relatives))
+    assert shadow["relative_percentiles"]["p50"] == pytest.approx(np.percentile(relatives, 50))
+    assert abs(shadow["top"][0]["relative_difference"]) == pytest.approx(max(abs(r) for r in relatives))
     sample = staff_client.post("/api/admin/trimp-comparison", {"sample": 3, "seed": 1}, format="json").json()
     assert sample["requested"] == 3 and len(sample["activities"]) == 3
     again = staff_client.post("/api/admin/trimp-comparison", {"sample": 3, "seed": 1}, format="json").json()

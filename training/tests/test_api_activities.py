@@ -90,17 +90,69 @@ def test_every_shared_file_imports_and_scores_through_the_api(
 
 
 def test_same_ride_as_fit_tcx_and_gpx_agrees_within_one_percent(
-    shared_data: Path, athlete: Any, client_for: Any
+    shared_data: Path, make_user: Any, profile_for: Any, flag_for: Any, client_for: Any
 ) -> None:
-    client = client_for(athlete)
+    flag_for("beta")
     values = []
-    for name in SAME_RIDE:
-        response = upload(client, shared_data / name)
+    for name in SAME_RIDE:  # one athlete per format: for one athlete the second format is a duplicate
+        rider = make_user("athlete", groups=("beta",))
+        profile_for(rider, date(2000, 1, 1), **PROFILE)
+        response = upload(client_for(rider), shared_data / name)
         assert response.status_code == 201, response.json()
         assert response.json()["trimp_calculation_method"] == "stream"
         values.append(response.json()["trimp"])
     assert max(values) / min(values) - 1 < 0.01, values
-    assert Activity.objects.filter(athlete=athlete).count() == 3  # three sources, three activities
+
+
+def test_same_ride_in_another_format_is_refused_and_counted_once(
+    shared_data: Path, athlete: Any, client_for: Any
+) -> None:
+    client = client_for(athlete)
+    first = upload(client, shared_data / SAME_RIDE[0])
+    assert first.status_code == 201, first.json()
+    for name in SAME_RIDE[1:]:
+        response = upload(client, shared_data / name)
+        assert response.status_code == 409, response.json()
+        error = response.json()["error"]
+        assert error["code"] == "duplicate_activity"
+        assert error["details"]["existing_activity"]["id"] == first.json()["id"]
+        assert error["details"]["existing_activity"]["source"] == "fit"
+        assert error["details"]["start_difference_s"] == 0.0
+    assert Activity.objects.filter(athlete=athlete).count() == 1 and ActivityStream.objects.count() == 1
+    ((day_load, count),) = daily_loads_by_day(athlete.pk).values()
+    assert count == 1 and day_load == pytest.approx(first.json()["trimp"])
+    assert upload(client, shared_data / SAME_RIDE[0]).status_code == 200  # the same file again: idempotent
+
+
+def test_duplicate_check_follows_the_tolerance_setting(
+    shared_data: Path, athlete: Any, client_for: Any, staff_client: Any
+) -> None:
+    changed = staff_client.put("/api/admin/trimp-settings", {"duplicate_start_tolerance_s": 0}, format="json")
+    assert changed.status_code == 200, changed.json()
+    client = client_for(athlete)
+    assert [upload(client, shared_data / name).status_code for name in SAME_RIDE[:2]] == [201, 201]
+
+
+def test_a_later_session_the_same_day_is_not_a_duplicate(athlete: Any, client_for: Any) -> None:
+    client = client_for(athlete)
+    times = list(range(0, 1800, 5))
+    streams = {"time": {"data": times}, "heartrate": {"data": [140] * len(times)}}
+    morning = client.post(
+        "/api/v1/activities",
+        {"streams": streams, "start": "2024-05-01T07:00:00Z", "external_id": "morning"},
+        format="json",
+    )
+    overlapping = client.post(
+        "/api/v1/activities",
+        {"streams": streams, "start": "2024-05-01T07:02:00Z", "external_id": "overlapping"},
+        format="json",
+    )
+    evening = client.post(
+        "/api/v1/activities",
+        {"streams": streams, "start": "2024-05-01T07:40:00Z", "external_id": "evening"},
+        format="json",
+    )
+    assert (morning.status_code, overlapping.status_code, evening.status_code) == (201, 409, 201)
 
 
 def test_too_short_file_falls_back_with_its_reason(shared_data: Path, athlete: Any, client_for: Any) -> None:

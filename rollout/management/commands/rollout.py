@@ -13,7 +13,7 @@ from rollout.rollouts import GateFailed
 
 
 class Command(BaseCommand):
-    help = "Staged rollouts: status, start, advance, set-phase, rollback, pause, resume."
+    help = "Staged rollouts: status, start, advance, set-phase, rollback, rescore, pause, resume."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -30,6 +30,8 @@ class Command(BaseCommand):
         advance = sub.add_parser("advance", help="Move to the next stage (gates apply).")
         advance.add_argument("flag")
         advance.add_argument("--reason", required=True)
+        advance.add_argument("--override", action="append", default=[], help="Pass this failing gate (repeatable).")
+        advance.add_argument("--override-reason", default="", help="Why the overridden gates may be passed.")
         phase = sub.add_parser("set-phase", help="Jump to PHASE (gates apply going forward).")
         phase.add_argument("flag")
         phase.add_argument("phase")
@@ -44,7 +46,12 @@ class Command(BaseCommand):
             p = sub.add_parser(name)
             p.add_argument("flag")
             p.add_argument("--reason", required=True)
-        for p in (start, advance, phase, back, *[sub.choices["pause"], sub.choices["resume"]]):
+        rescore = sub.add_parser(
+            "rescore", help="After a rollback: re-score exactly the results computed under the rolled-back method."
+        )
+        rescore.add_argument("flag")
+        rescore.add_argument("--reason", default=None, help="Required to start the job; without it, only count.")
+        for p in (start, advance, phase, back, rescore, *[sub.choices["pause"], sub.choices["resume"]]):
             p.add_argument("--as", dest="actor", default=None, help="Username recorded as the actor.")
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
@@ -77,7 +84,8 @@ class Command(BaseCommand):
             marks = [
                 ("▶ " if i == rollout.current_index else "  ") + name for i, name in enumerate(rollout.stage_names)
             ]
-            self.stdout.write(f"{rollout.flag.name} [{rollout.status}, policy {rollout.guard_policy}]")
+            killed = " · FLAG KILLED (off for everyone until a person lifts the kill)" if rollout.flag.killed else ""
+            self.stdout.write(f"{rollout.flag.name} [{rollout.status}, policy {rollout.guard_policy}]{killed}")
             self.stdout.write("  " + "\n  ".join(marks))
             for t in rollout.transitions.order_by("-created_at", "-id")[:5]:
                 blocked = " (blocked)" if t.blocked else ""
@@ -127,7 +135,9 @@ class Command(BaseCommand):
                 )
                 self.stdout.write(f"guards: {', '.join(guard) or '(unchanged)'}")
 
-    def do_advance(self, *, flag: str, reason: str, actor: str | None, **o: Any) -> None:
+    def do_advance(
+        self, *, flag: str, reason: str, actor: str | None, override: list[str], override_reason: str, **o: Any
+    ) -> None:
         current = rollouts.latest_rollout(flag)
         expected = current.current_stage_name if current else None
         self._gated(
@@ -137,6 +147,8 @@ class Command(BaseCommand):
             actor=actor_from(actor),
             expected_stage=expected,
             source="command",
+            override_gates=override,
+            override_reason=override_reason,
         )
 
     def do_set_phase(self, *, flag: str, phase: str, reason: str, actor: str | None, **o: Any) -> None:
@@ -163,6 +175,19 @@ class Command(BaseCommand):
                 source="command",
             )
         )
+
+    def do_rescore(self, *, flag: str, reason: str | None, actor: str | None, **o: Any) -> None:
+        offer = rollouts.rollout_rescore_offer(flag)
+        if not offer.available:
+            self.stdout.write(f"{flag}: nothing to re-score.")
+            return
+        if not reason:
+            self.stdout.write(f"{flag}: {offer.count} {offer.description}; add --reason to re-score them.")
+            return
+        started = call_service(
+            rollouts.rollout_rescore, flag_name=flag, reason=reason, actor=actor_from(actor), source="command"
+        )
+        self.stdout.write(f"{flag}: re-scoring {started.count} activities in job {started.job_id}.")
 
     def do_pause(self, *, flag: str, reason: str, actor: str | None, **o: Any) -> None:
         self._report(

@@ -1,0 +1,1 @@
+"""Planning's write services, one module per concept: ``movements`` (library, imports, audit) and ``plans``."""

@@ -1,0 +1,1 @@
+"""Deployment as code: ``configs/*.yml`` → flags, experiments, alert rules, feedback routing (``manage.py deploy``)."""

@@ -1,0 +1,230 @@
+"""Experiment statistics from summary statistics (n, mean, variance): pure numpy/scipy, no Django.
+
+The definitions are ``docs/statistics.md``'s (anchors: GrowthBook's gbstats, PostHog, R's ``pwr``):
+
+- ``welch_ttest``: Welch's unequal-variance t-test on the absolute difference, or on the relative lift with the
+  delta-method standard error; Welch–Satterthwaite degrees of freedom on the absolute variances.
+- ``srm_p_value``: chi-square goodness of fit of the assignment counts against the planned weights.
+- ``cohens_d``, ``power_ttest`` (exact, noncentral t, as R's ``pwr.t2n.test``), ``sample_size``, ``mde``.
+- ``sequential_ci``: an always-valid confidence sequence (Waudby-Smith et al.'s asymptotic confidence sequence,
+  the one GrowthBook uses), so that looking at the results every day does not inflate false positives.
+
+Speed: every function works on Python floats and scipy's special-function ufuncs (``stdtr``, ``nctdtr``,
+``chdtrc``), not on ``scipy.stats`` distribution objects, whose argument checking costs tens of microseconds a
+call; ``bench/bench_experiments.py`` measures both.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scipy import special
+
+__all__ = [
+    "TTestResult",
+    "cohens_d",
+    "mde",
+    "power_ttest",
+    "sample_size",
+    "sequential_ci",
+    "srm_p_value",
+    "welch_ttest",
+]
+
+# Student-t quantile above which the normal is used (df ≥ 1e7: the difference is < 1e-9).
+_NORMAL_DOF = 1e7
+
+
+@dataclass(frozen=True, slots=True)
+class TTestResult:
+    """``effect`` (absolute difference, or relative lift as a fraction: 0.05 = +5 %), its standard error,
+    the two-sided ``1 − alpha`` confidence interval, the two-sided p-value and the Welch degrees of freedom."""
+
+    effect: float
+    se: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    dof: float
+
+
+_NAN_RESULT = TTestResult(math.nan, math.nan, math.nan, math.nan, math.nan, math.nan)
+
+
+def _t_quantile(q: float, dof: float) -> float:
+    """Student-t quantile (inverse CDF) at ``q``."""
+    return float(special.stdtrit(dof, q)) if dof < _NORMAL_DOF else float(special.ndtri(q))
+
+
+def _welch_dof(var_c: float, n_c: float, var_t: float, n_t: float) -> float:
+    a = var_c / n_c
+    b = var_t / n_t
+    denominator = a * a / (n_c - 1) + b * b / (n_t - 1)
+    if denominator <= 0:
+        return math.inf
+    return (a + b) ** 2 / denominator
+
+
+def welch_ttest(
+    mean_c: float,
+    var_c: float,
+    n_c: float,
+    mean_t: float,
+    var_t: float,
+    n_t: float,
+    *,
+    alpha: float = 0.05,
+    relative: bool = False,
+) -> TTestResult:
+    """Welch's t-test of treatment against control from summary statistics.
+
+    ``var_*`` is the sample variance (n − 1 denominator) of a mean metric, ``p(1 − p)`` for a proportion.
+    Absolute: ``effect = mean_t − mean_c``, ``se² = var_c/n_c + var_t/n_t``. Relative: ``effect = mean_t/mean_c − 1``
+    with the delta-method ``se² = var_t/(n_t·mean_c²) + var_c·mean_t²/(n_c·mean_c⁴)``. Degrees of freedom:
+    Welch–Satterthwaite on the absolute variances. Returns NaNs when there is nothing to test (an arm with
+    fewer than 2 units, zero variance in both arms, or a zero control mean for the relative lift).
+    """
+    if n_c < 2 or n_t < 2 or var_c < 0 or var_t < 0:
+        return _NAN_RESULT
+    dof = _welch_dof(var_c, n_c, var_t, n_t)
+    if relative:
+        if mean_c == 0:
+            return _NAN_RESULT
+        effect = mean_t / mean_c - 1.0
+        se = math.sqrt(var_t / (n_t * mean_c**2) + var_c * mean_t**2 / (n_c * mean_c**4))
+    else:
+        effect = mean_t - mean_c
+        se = math.sqrt(var_c / n_c + var_t / n_t)
+    if se == 0 or not math.isfinite(dof):
+        return _NAN_RESULT
+    t_stat = effect / se
+    # stdtr is Student's CDF; the two-sided p-value is twice the lower tail of −|t|.
+    p_value = 2.0 * float(special.stdtr(dof, -abs(t_stat)))
+    half = _t_quantile(1.0 - alpha / 2.0, dof) * se
+    return TTestResult(effect, se, effect - half, effect + half, min(p_value, 1.0), dof)
+
+
+def srm_p_value(counts: Sequence[float], weights: Sequence[float]) -> float:
+    """Chi-square goodness-of-fit p-value of the observed assignment ``counts`` against the planned ``weights``
+    (any positive scale). Below 0.001 the experiment has a sample ratio mismatch and its results are not
+    trusted. NaN when there are fewer than two arms or no assignments."""
+    if len(counts) != len(weights):
+        raise ValueError("counts and weights need the same length")
+    total = float(sum(counts))
+    weight_sum = float(sum(weights))
+    if len(counts) < 2 or total <= 0 or weight_sum <= 0:
+        return math.nan
+    chi2 = 0.0
+    for observed, weight in zip(counts, weights, strict=True):
+        expected = total * weight / weight_sum
+        if expected <= 0:
+            if observed > 0:
+                return 0.0  # assignments to an arm planned to get none
+            continue
+        chi2 += (observed - expected) ** 2 / expected
+    return float(special.chdtrc(len(counts) - 1, chi2))
+
+
+def cohens_d(mean_c: float, var_c: float, n_c: float, mean_t: float, var_t: float, n_t: float) -> float:
+    """Standardised effect ``(mean_t − mean_c) / pooled_sd`` with
+    ``pooled_sd² = ((n_c−1)var_c + (n_t−1)var_t)/(n_c+n_t−2)``; NaN when it is 0 or undefined."""
+    if n_c + n_t <= 2:
+        return math.nan
+    pooled = ((n_c - 1) * var_c + (n_t - 1) * var_t) / (n_c + n_t - 2)
+    if pooled <= 0:
+        return math.nan
+    return (mean_t - mean_c) / math.sqrt(pooled)
+
+
+def _power_at(ncp: float, dof: float, q: float) -> float:
+    """P(T_ν,δ > q) + P(T_ν,δ < −q) for the noncentral t with ``dof`` and ``ncp`` ≥ 0."""
+    upper = 1.0 - float(special.nctdtr(dof, ncp, q))
+    lower = float(special.nctdtr(dof, ncp, -q))
+    if not math.isfinite(lower):  # far lower tail of a large δ: nctdtr gives NaN where the value is ~0
+        lower = max(0.0, 1.0 - float(special.nctdtr(dof, -ncp, q)))
+    return min(max(upper + lower, 0.0), 1.0)
+
+
+def power_ttest(d: float, n_c: float, n_t: float, *, alpha: float = 0.05) -> float:
+    """Exact two-sided power of the pooled two-sample t-test at effect size ``d`` with ``n_c`` and ``n_t``
+    units (R's ``pwr.t2n.test``): with ``ν = n_c + n_t − 2``, ``q = t⁻¹(1 − α/2; ν)`` and the noncentrality
+    ``δ = |d|/√(1/n_c + 1/n_t)``, power = P(T_ν,δ > q) + P(T_ν,δ < −q). Sizes may be fractional."""
+    if n_c < 1 or n_t < 1 or n_c + n_t <= 2:
+        return math.nan
+    dof = n_c + n_t - 2.0
+    q = float(special.stdtrit(dof, 1.0 - alpha / 2.0))
+    return _power_at(abs(d) / math.sqrt(1.0 / n_c + 1.0 / n_t), dof, q)
+
+
+def _normal_n(d: float, alpha: float, power: float, ratio: float) -> float:
+    """Normal-approximation control size (the starting point of the exact search)."""
+    z = float(special.ndtri(1.0 - alpha / 2.0)) + float(special.ndtri(power))
+    return (z / abs(d)) ** 2 * (1.0 + 1.0 / ratio)
+
+
+def sample_size(d: float, *, alpha: float = 0.05, power: float = 0.8, ratio: float = 1.0) -> int:
+    """Smallest whole number of control units ``n_c`` such that ``power_ttest(d, n_c, ratio·n_c) ≥ power``
+    (the treatment arm gets ``ratio`` times as many; fractional treatment sizes are allowed, as in ``pwr``).
+    Raises ValueError for ``d = 0`` (no sample is enough)."""
+    if d == 0 or not math.isfinite(d):
+        raise ValueError("the effect size d must be a non-zero number")
+    if not 0 < power < 1 or not 0 < alpha < 1 or ratio <= 0:
+        raise ValueError("need 0 < alpha < 1, 0 < power < 1 and ratio > 0")
+    # The t-test needs slightly more than the normal approximation: start there and walk (usually 1–3 steps).
+    n = max(2, math.ceil(_normal_n(d, alpha, power, ratio)))
+    while n > 2 and power_ttest(d, n - 1, ratio * (n - 1), alpha=alpha) >= power:
+        n -= 1
+    while power_ttest(d, n, ratio * n, alpha=alpha) < power:
+        n += 1
+    return n
+
+
+def mde(n_c: float, n_t: float, *, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Smallest effect size d (> 0) detected with ``power`` by the two-sided t-test with these sizes:
+    the root of ``power_ttest(d, n_c, n_t) = power`` (secant steps from the normal approximation, to 1e-10)."""
+    if n_c < 2 or n_t < 2:
+        return math.nan
+    if not 0 < power < 1 or not 0 < alpha < 1:
+        raise ValueError("need 0 < alpha < 1 and 0 < power < 1")
+    scale = math.sqrt(1.0 / n_c + 1.0 / n_t)
+    dof = n_c + n_t - 2.0
+    q = float(special.stdtrit(dof, 1.0 - alpha / 2.0))  # the same for every candidate d: computed once
+    # Solve in the noncentrality δ = d/scale; δ ≈ q + z_power is already close (the t is nearly normal there).
+    z_power = float(special.ndtri(power))
+    d0 = (q + z_power) * scale
+    d1 = d0 * 1.001
+    f0 = _power_at(d0 / scale, dof, q) - power
+    f1 = _power_at(d1 / scale, dof, q) - power
+    for _ in range(50):
+        if f1 == f0:
+            break
+        d2 = d1 - f1 * (d1 - d0) / (f1 - f0)
+        if d2 <= 0:
+            d2 = d1 / 2.0
+        d0, f0 = d1, f1
+        d1, f1 = d2, _power_at(d2 / scale, dof, q) - power
+        if abs(d1 - d0) <= 1e-10 * d1:
+            break
+    return d1
+
+
+def sequential_ci(
+    result: TTestResult, n_total: float, *, alpha: float = 0.05, tuning: float = 5000.0
+) -> tuple[float, float]:
+    """An always-valid ``1 − alpha`` confidence interval around ``result.effect``: the asymptotic confidence
+    sequence of Waudby-Smith et al. (2023), GrowthBook's sequential method. It holds at every look at once, so
+    checking the dashboard every day keeps the false-positive rate at ``alpha``.
+
+    With ``N = n_total`` units in both arms and ``s² = N·se²`` (the per-unit variance of the estimate), the
+    half-width is ``s·√(2(Nρ² + 1)/(N²ρ²) · log(√(Nρ² + 1)/α))`` where ``ρ`` is tuned so the interval is
+    narrowest at ``N = tuning`` units (set it to the planned total sample).
+    """
+    if not math.isfinite(result.se) or n_total <= 0:
+        return math.nan, math.nan
+    rho2 = (-2.0 * math.log(alpha) + math.log(-2.0 * math.log(alpha) + 1.0)) / tuning
+    n_rho2 = n_total * rho2
+    s = result.se * math.sqrt(n_total)
+    half = s * math.sqrt(2.0 * (n_rho2 + 1.0) / (n_total * n_rho2) * math.log(math.sqrt(n_rho2 + 1.0) / alpha))
+    return result.effect - half, result.effect + half
