@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django_celery_beat.models import PeriodicTask
 
 from core.models import Job
@@ -54,8 +55,6 @@ def test_full_refit_writes_a_new_active_version_and_keeps_the_seed_query_working
     assert active.source == "fitted" and active.version == run.version and active.converged
     phases = dict(ModelOutput.objects.filter(model_version=active.version).values_list("user_id", "phase"))
     assert phases[users[0].pk] == "cold_start" and phases[users[1].pk] == "learning"
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute("SELECT user_id, phase, sessions_included, last_trained_at FROM model_outputs LIMIT 10;")
         assert len(cursor.fetchall()) == 10
