@@ -170,10 +170,10 @@ FILL = [
        FROM core_user u WHERE u.username LIKE 'bench-exp-%%'""",
     """INSERT INTO training_activity (athlete_id, sport, start, local_date, source, external_id, filename,
            sample_count, created_at, trimp_calculation_method, trimp_method_reason, engine_version, trimp_warnings,
-           trimp_error_code, trimp_error, trimp_details, trimp_processed_at, calculation_ms, trimp)
+           trimp_error_code, trimp_error, trimp_details, trimp_processed_at, calculation_ms, trimp, hr_profile_backfilled)
        SELECT u.id, 'run', now() - interval '5 days', (now() - interval '5 days')::date, 'demo', 'b' || u.id, '', 0,
            now(), 'stream', '', 'bench', '[]'::jsonb, CASE WHEN u.id %% 97 = 0 THEN 'TRIMP_001' ELSE '' END, '',
-           '{}'::jsonb, now() - interval '5 days', 5 + (u.id %% 13), 80
+           '{}'::jsonb, now() - interval '5 days', 5 + (u.id %% 13), 80, false
        FROM core_user u WHERE u.username LIKE 'bench-exp-%%'""",
 ]
 METRICS = [
