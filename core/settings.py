@@ -251,6 +251,8 @@ SPECTACULAR_SETTINGS = {
         "ActivitySourceEnum": "training.models.Activity.Source",
         "FeedbackStatusEnum": "feedback.models.Status",
         "JobStatusEnum": "core.models.Job.Status",
+        "PlanJobStatusEnum": "planning.models.PlanJob.Status",
+        "MovementStatusEnum": "planning.models.Movement.Status",
     },
 }
 

@@ -106,7 +106,7 @@ class MovementQuerySerializer(serializers.Serializer):
     pattern = serializers.ChoiceField(choices=vocab.PATTERNS, required=False)
     equipment = serializers.ChoiceField(choices=vocab.EQUIPMENT, required=False, help_text="Needs this equipment.")
     level = serializers.ChoiceField(choices=vocab.LEVELS, required=False)
-    status = serializers.ChoiceField(choices=vocab.STATUSES, required=False, help_text="Default published.")
+    status = serializers.ChoiceField(choices=Movement.Status.choices, required=False, help_text="Default published.")
 
 
 class MovementSerializer(serializers.ModelSerializer):
