@@ -113,6 +113,7 @@ def child_refit(athletes: int, per_athlete: int) -> dict[str, float]:
     started = time.perf_counter()
     job_run(run.job_id)
     refit_s = time.perf_counter() - started
+    run.refresh_from_db()
     active = PopulationModel.objects.get(status="active")
     assert active.version == run.version and active.athletes == athletes, "refit did not activate"
     started = time.perf_counter()

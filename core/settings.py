@@ -256,6 +256,9 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# /health answers within this many seconds whatever hangs (its checks run in parallel).
+HEALTH_TIMEOUT_SECONDS = env_float("HEALTH_TIMEOUT_SECONDS", 1.0, minimum=0.1)
+
 # --- Request limits (core.body_limits, core.api.parsers, core.api.throttling) -----------------------------
 # Bodies are refused by the ASGI/WSGI wrapper before Django reads them: anonymous requests (no Authorization
 # header, no session cookie) above MAX_ANON_BODY_BYTES, any request above MAX_BODY_BYTES (the upload limit).

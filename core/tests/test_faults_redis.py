@@ -53,6 +53,14 @@ def private_redis() -> Iterator[PrivateRedis]:
     redis.stop()
 
 
+def _reset_broker_pools() -> None:
+    """Drop the app's cached broker connections and producers so the next send uses ``broker_url`` as it is
+    now (earlier tests may have filled them with connections to the suite's own broker)."""
+    app._pool = None
+    if "amqp" in app.__dict__:
+        app.amqp._producer_pool = None
+
+
 def _use_redis(url: str) -> Any:
     caches_setting = {
         "default": {
@@ -63,7 +71,7 @@ def _use_redis(url: str) -> Any:
     }
     app.conf.broker_url = url
     app.conf.broker_transport_options = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
-    app.__dict__.pop("pool", None)
+    _reset_broker_pools()
     caches._connections.__dict__.pop("default", None)  # type: ignore[attr-defined]
     return override_settings(CACHES=caches_setting)
 
@@ -86,7 +94,7 @@ def test_redis_stopped_under_load_loses_no_request_and_no_job(
             assert statuses.count(201) == 30 and statuses.count(200) == 30, statuses
             assert Job.objects.filter(kind="feedback.triage").count() == 30  # every job row was written
             private_redis.start()
-            app.__dict__.pop("pool", None)
+            _reset_broker_pools()
             worker = start_worker(broker_url=private_redis.url)
             with override_settings(JOB_QUEUED_RESEND_SECONDS=0):
                 done = wait_for(
@@ -101,6 +109,6 @@ def test_redis_stopped_under_load_loses_no_request_and_no_job(
             assert done, (states, worker.log())
     finally:
         app.conf.broker_url, app.conf.broker_transport_options = original
-        app.__dict__.pop("pool", None)
+        _reset_broker_pools()
         caches._connections.__dict__.pop("default", None)  # type: ignore[attr-defined]
     assert states == ["succeeded"] * 30

@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 
 from core.models import CoachAthlete, Job, User
 from core.services import token_create
-from core.tests.api_surface import PUBLIC_OPERATIONS, operations
+from core.tests.api_surface import PUBLIC_OPERATIONS, openapi_schema, operations
 
 pytestmark = pytest.mark.django_db
 
@@ -104,9 +104,21 @@ def _resolve(path: str, world: dict[str, Any]) -> tuple[str, bool]:
             value = _first_id(world["clients"]["self"], PARAM.sub("0", prefix))
             owned = owned or value is not None
             if value is None:
-                value = _first_id(world["clients"]["staff"], PARAM.sub("0", prefix)) or 1
+                value = _first_id(world["clients"]["staff"], PARAM.sub("0", prefix)) or _placeholder(path, name)
         resolved = resolved.replace(placeholder, str(value))
     return resolved, owned
+
+
+def _placeholder(path: str, name: str) -> str:
+    """A value of the parameter's declared type (the route must match, or the answer is the catch-all 404)."""
+    for operation in openapi_schema()["paths"][path].values():
+        for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+            if parameter.get("name") == name and parameter.get("in") == "path":
+                schema = parameter.get("schema", {})
+                if schema.get("format") == "uuid":
+                    return "00000000-0000-4000-8000-000000000000"
+                return "1" if schema.get("type") == "integer" else "x"
+    return "1"
 
 
 def _call(client: APIClient, method: str, path: str) -> Any:
