@@ -44,7 +44,7 @@ class ExperimentListView(APIView):
 
     @extend_schema(
         summary="Every experiment with its variants, metrics and latest verdict",
-        responses=serializers.ExperimentSerializer(many=True),
+        responses=serializers.ExperimentListSerializer,
     )
     def get(self, request: Request) -> Response:
         return Response({"experiments": [_payload(e) for e in selectors.experiments_list()]})

@@ -86,6 +86,10 @@ class ExperimentSerializer(serializers.Serializer):
     metrics = MetricSerializer(many=True, source="metrics.all")
 
 
+class ExperimentListSerializer(serializers.Serializer):
+    experiments = ExperimentSerializer(many=True)
+
+
 class JobAcceptedSerializer(serializers.Serializer):
     job_id = serializers.IntegerField()
     status = serializers.CharField()
