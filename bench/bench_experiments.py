@@ -170,10 +170,10 @@ FILL = [
        FROM core_user u WHERE u.username LIKE 'bench-exp-%%'""",
     """INSERT INTO training_activity (athlete_id, sport, start, local_date, source, external_id, filename,
            sample_count, created_at, trimp_calculation_method, trimp_method_reason, engine_version, trimp_warnings,
-           trimp_error_code, trimp_error, trimp_details, trimp_processed_at, calculation_ms, trimp)
+           trimp_error_code, trimp_error, trimp_details, trimp_processed_at, calculation_ms, trimp, hr_profile_backfilled)
        SELECT u.id, 'run', now() - interval '5 days', (now() - interval '5 days')::date, 'demo', 'b' || u.id, '', 0,
            now(), 'stream', '', 'bench', '[]'::jsonb, CASE WHEN u.id %% 97 = 0 THEN 'TRIMP_001' ELSE '' END, '',
-           '{}'::jsonb, now() - interval '5 days', 5 + (u.id %% 13), 80
+           '{}'::jsonb, now() - interval '5 days', 5 + (u.id %% 13), 80, false
        FROM core_user u WHERE u.username LIKE 'bench-exp-%%'""",
 ]
 METRICS = [
@@ -245,6 +245,7 @@ def main() -> None:
     if args.child:
         child(args.child, args.users)
         return
+    load_before = os.getloadavg()[0]
     stats_rows = bench_stats()
     with tempfile.TemporaryDirectory() as var_dir:
         hot = run_child(__file__, ["hot"], {"STAMINA_VAR_DIR": var_dir, "CELERY_BROKER_URL": "memory://"})
@@ -263,8 +264,10 @@ def main() -> None:
             subprocess.run(
                 ["psql", PG_ADMIN, "-qc", f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'], capture_output=True
             )
+    load_after = os.getloadavg()[0]
     lines = [
-        f"Machine: {machine()}. Command: `{command_line()}`.",
+        f"Machine: {machine()}; load average (1 min) {load_before:.1f} at the start, {load_after:.1f} at the end "
+        f"(the machine is shared). Command: `{command_line()}`.",
         "",
         "| statistics function | ours, µs per call | scipy equivalent | scipy, µs per call | ratio | target |",
         "|---|---|---|---|---|---|",
@@ -290,7 +293,7 @@ def main() -> None:
             "|---|---|---|",
             f"| {pg['exposures']:,.0f} exposures × 5 metrics, SQL sums + stats + verdict | "
             f"**{pg['analysis_s']:.2f} s** median of 3 (best {pg['analysis_best_s']:.2f} s) | ≤ 2 s |",
-            f"| per metric (one grouped join each) | {per_metric} | (reference) |",
+            f"| per metric alone (`metric_sums`: one grouped join each) | {per_metric} | (reference) |",
             f"| filling the database (generate_series) | {pg['fill_s']:.0f} s | (setup) |",
         ]
     else:

@@ -11,7 +11,9 @@ The definitions are ``docs/statistics.md``'s (anchors: GrowthBook's gbstats, Pos
 
 Speed: every function works on Python floats and scipy's special-function ufuncs (``stdtr``, ``nctdtr``,
 ``chdtrc``), not on ``scipy.stats`` distribution objects, whose argument checking costs tens of microseconds a
-call; ``bench/bench_experiments.py`` measures both.
+call; ``bench/bench_experiments.py`` measures both. ``sample_size`` and ``mde`` start from the closed-form
+normal approximation of the noncentral t and confirm or refine it with the exact power (two exact evaluations
+in the usual case), so their answers are exactly those of a search over ``power_ttest``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from scipy import special
 
 __all__ = [
@@ -140,8 +143,15 @@ def cohens_d(mean_c: float, var_c: float, n_c: float, mean_t: float, var_t: floa
 
 def _power_at(ncp: float, dof: float, q: float) -> float:
     """P(T_ν,δ > q) + P(T_ν,δ < −q) for the noncentral t with ``dof`` and ``ncp`` ≥ 0."""
-    upper = 1.0 - float(special.nctdtr(dof, ncp, q))
-    lower = float(special.nctdtr(dof, ncp, -q))
+    # Both tails in one ufunc call (elementwise the same numbers as two calls, ~30 % less overhead).
+    below_q, lower = special.nctdtr(dof, ncp, np.array((q, -q))).tolist()
+    return _with_lower(1.0 - below_q, ncp, dof, q, lower)
+
+
+def _with_lower(upper: float, ncp: float, dof: float, q: float, lower: float | None = None) -> float:
+    """``upper`` (the upper-tail power) plus the lower tail P(T_ν,δ < −q), clipped to [0, 1]."""
+    if lower is None:
+        lower = float(special.nctdtr(dof, ncp, -q))
     if not math.isfinite(lower):  # far lower tail of a large δ: nctdtr gives NaN where the value is ~0
         lower = max(0.0, 1.0 - float(special.nctdtr(dof, -ncp, q)))
     return min(max(upper + lower, 0.0), 1.0)
@@ -158,56 +168,118 @@ def power_ttest(d: float, n_c: float, n_t: float, *, alpha: float = 0.05) -> flo
     return _power_at(abs(d) / math.sqrt(1.0 / n_c + 1.0 / n_t), dof, q)
 
 
+def _t_quantile_approx(z: float, dof: float) -> float:
+    """Cornish–Fisher expansion of the Student-t quantile from the normal one (|error| < 1e-4 for ν ≥ 10):
+    only a starting point, never a result."""
+    z3 = z * z * z
+    return z + (z3 + z) / (4.0 * dof) + (5.0 * z3 * z * z + 16.0 * z3 + 3.0 * z) / (96.0 * dof * dof)
+
+
+def _ncp_approx(q: float, z_power: float, dof: float) -> float:
+    """Noncentrality δ with upper-tail power ``Φ(z_power)`` at the critical value ``q``, from the normal
+    approximation of the noncentral t, P(T_ν,δ ≤ t) ≈ Φ((t(1 − 1/4ν) − δ)/√(1 + t²/2ν)) (a starting point)."""
+    return q * (1.0 - 0.25 / dof) + z_power * math.sqrt(1.0 + q * q / (2.0 * dof))
+
+
 def _normal_n(d: float, alpha: float, power: float, ratio: float) -> float:
     """Normal-approximation control size (the starting point of the exact search)."""
     z = float(special.ndtri(1.0 - alpha / 2.0)) + float(special.ndtri(power))
     return (z / abs(d)) ** 2 * (1.0 + 1.0 / ratio)
 
 
+def _guess_n(d: float, alpha: float, power: float, ratio: float) -> int:
+    """Control size from the normal approximation of the noncentral t (two fixed-point steps in ν): within one
+    unit of the exact answer for all but tiny samples, so the exact check below usually needs two powers."""
+    z_alpha = float(special.ndtri(1.0 - alpha / 2.0))
+    z_power = float(special.ndtri(power))
+    scale = 1.0 + 1.0 / ratio  # δ² = d²·n_c/scale
+    n = _normal_n(d, alpha, power, ratio)
+    for _ in range(2):
+        dof = max(n * (1.0 + ratio) - 2.0, 1.0)
+        delta = _ncp_approx(_t_quantile_approx(z_alpha, dof), z_power, dof)
+        n = (delta / abs(d)) ** 2 * scale
+    return max(2, math.ceil(n))
+
+
 def sample_size(d: float, *, alpha: float = 0.05, power: float = 0.8, ratio: float = 1.0) -> int:
     """Smallest whole number of control units ``n_c`` such that ``power_ttest(d, n_c, ratio·n_c) ≥ power``
     (the treatment arm gets ``ratio`` times as many; fractional treatment sizes are allowed, as in ``pwr``).
-    Raises ValueError for ``d = 0`` (no sample is enough)."""
+    Raises ValueError for ``d = 0`` (no sample is enough).
+
+    The answer is exact: the guess from the normal approximation is confirmed (or walked, usually 0 steps)
+    with the exact ``power_ttest`` at ``n`` and ``n − 1``. At ``n`` the upper tail alone often settles it
+    (the lower tail only adds), which saves one noncentral-t evaluation."""
     if d == 0 or not math.isfinite(d):
         raise ValueError("the effect size d must be a non-zero number")
     if not 0 < power < 1 or not 0 < alpha < 1 or ratio <= 0:
         raise ValueError("need 0 < alpha < 1, 0 < power < 1 and ratio > 0")
-    # The t-test needs slightly more than the normal approximation: start there and walk (usually 1–3 steps).
-    n = max(2, math.ceil(_normal_n(d, alpha, power, ratio)))
+    n = _guess_n(d, alpha, power, ratio)
     while n > 2 and power_ttest(d, n - 1, ratio * (n - 1), alpha=alpha) >= power:
         n -= 1
-    while power_ttest(d, n, ratio * n, alpha=alpha) < power:
+    while not _reaches(d, n, ratio, alpha, power):
         n += 1
     return n
 
 
+def _reaches(d: float, n: int, ratio: float, alpha: float, power: float) -> bool:
+    """``power_ttest(d, n, ratio·n) ≥ power``, the same arithmetic, skipping the lower tail when the upper one
+    already reaches ``power`` (adding a tail in [0, 1] to it cannot go below; the clip at 1 neither)."""
+    n_t = ratio * n
+    if n < 1 or n_t < 1 or n + n_t <= 2:
+        return False
+    dof = n + n_t - 2.0
+    q = float(special.stdtrit(dof, 1.0 - alpha / 2.0))
+    ncp = abs(d) / math.sqrt(1.0 / n + 1.0 / n_t)
+    upper = 1.0 - float(special.nctdtr(dof, ncp, q))
+    if min(max(upper, 0.0), 1.0) >= power:
+        return True
+    return _with_lower(upper, ncp, dof, q) >= power
+
+
 def mde(n_c: float, n_t: float, *, alpha: float = 0.05, power: float = 0.8) -> float:
     """Smallest effect size d (> 0) detected with ``power`` by the two-sided t-test with these sizes:
-    the root of ``power_ttest(d, n_c, n_t) = power`` (secant steps from the normal approximation, to 1e-10)."""
+    the root of ``power_ttest(d, n_c, n_t) = power``, to a relative 1e-10.
+
+    Solved in the noncentrality δ = d/√(1/n_c + 1/n_t): the closed form of the normal approximation of the
+    noncentral t is within ~1e-4 of the root; one Newton step with that approximation's slope, then secant
+    steps on the exact power. The error after a secant step is about |step × previous step| (superlinear
+    convergence), which is what the stopping rule bounds — usually two exact evaluations in all."""
     if n_c < 2 or n_t < 2:
         return math.nan
     if not 0 < power < 1 or not 0 < alpha < 1:
         raise ValueError("need 0 < alpha < 1 and 0 < power < 1")
     scale = math.sqrt(1.0 / n_c + 1.0 / n_t)
     dof = n_c + n_t - 2.0
-    q = float(special.stdtrit(dof, 1.0 - alpha / 2.0))  # the same for every candidate d: computed once
-    # Solve in the noncentrality δ = d/scale; δ ≈ q + z_power is already close (the t is nearly normal there).
+    q = float(special.stdtrit(dof, 1.0 - alpha / 2.0))  # the same for every candidate δ: computed once
     z_power = float(special.ndtri(power))
-    d0 = (q + z_power) * scale
-    d1 = d0 * 1.001
-    f0 = _power_at(d0 / scale, dof, q) - power
-    f1 = _power_at(d1 / scale, dof, q) - power
+    spread = math.sqrt(1.0 + q * q / (2.0 * dof))
+    x0 = _ncp_approx(q, z_power, dof)
+    f0 = _power_at(x0, dof, q) - power
+    # Newton with the approximation's slope φ(z)/spread (close to the exact one) gives the second point.
+    slope = math.exp(-0.5 * z_power * z_power) / math.sqrt(2.0 * math.pi) / spread
+    x1 = x0 - f0 / slope if slope > 0 else x0 * 1.001
+    if x1 <= 0:
+        x1 = x0 / 2.0
+    previous = abs(x1 - x0)
+    tolerance = 1e-10
+    if previous <= tolerance * x1:
+        return x1 * scale
+    f1 = _power_at(x1, dof, q) - power
     for _ in range(50):
         if f1 == f0:
             break
-        d2 = d1 - f1 * (d1 - d0) / (f1 - f0)
-        if d2 <= 0:
-            d2 = d1 / 2.0
-        d0, f0 = d1, f1
-        d1, f1 = d2, _power_at(d2 / scale, dof, q) - power
-        if abs(d1 - d0) <= 1e-10 * d1:
+        x2 = x1 - f1 * (x1 - x0) / (f1 - f0)
+        if x2 <= 0:
+            x2 = x1 / 2.0
+        step = abs(x2 - x1)
+        x0, f0 = x1, f1
+        x1 = x2
+        # Secant error ≈ C·e_k·e_{k−1} with C = f''/2f' of order 1 here; 10× margin.
+        if step <= tolerance * x1 or 10.0 * step * previous <= tolerance * x1:
             break
-    return d1
+        previous = step
+        f1 = _power_at(x1, dof, q) - power
+    return x1 * scale
 
 
 def sequential_ci(

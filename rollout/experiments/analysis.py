@@ -32,7 +32,7 @@ from core.jobs import JobContext, job_enqueue, job_handler
 from core.models import Job
 from rollout import stats
 from rollout.experiments.models import Experiment, ExperimentMetric, ExperimentResult, Exposure
-from rollout.experiments.registry import metric_source
+from rollout.experiments.registry import MetricSource, metric_source
 
 SRM_THRESHOLD = 0.001
 ANALYSIS_WORK_MEM = "256MB"  # PostgreSQL, for the analysis queries only (SET LOCAL)
@@ -69,18 +69,43 @@ def exposure_counts(experiment: Experiment) -> dict[str, int]:
 
 def metric_sums(experiment: Experiment, source_name: str, *, until: datetime | None = None) -> dict[str, Sums]:
     """variant → (n, Σx, Σx²) of the per-user mean of the source's events after each user's first exposure."""
-    source = metric_source(source_name)
-    if source is None:
-        return {}
-    events = source.events()
+    return metrics_sums(experiment, [source_name], until=until).get(source_name, {})
+
+
+def metrics_sums(
+    experiment: Experiment, source_names: list[str], *, until: datetime | None = None
+) -> dict[str, dict[str, Sums]]:
+    """source → variant → (n, Σx, Σx²), as ``metric_sums`` for each, in one query per group of sources that
+    read the same rows (same queryset, user and time columns: e.g. feedback.rating and feedback.poor_rating).
+
+    A group is one scan of its events and one join to the exposures, whatever the number of metrics in it:
+    each metric is one more column, averaged per user (AVG skips the NULLs of rows without a value, as the
+    single-source query drops them) and counted with COUNT(column), so n, Σx and Σx² are those of
+    ``metric_sums`` run per source. Unregistered sources are absent from the result."""
+    groups: dict[tuple[Any, ...], list[MetricSource]] = {}
+    for name in dict.fromkeys(source_names):
+        source = metric_source(name)
+        if source is not None:
+            groups.setdefault(source.rows_key(), []).append(source)
+    result: dict[str, dict[str, Sums]] = {}
+    for sources in groups.values():
+        result.update(_group_sums(experiment, sources, until))
+    return result
+
+
+def _group_sums(experiment: Experiment, sources: list[MetricSource], until: datetime | None) -> dict[str, dict]:
+    events = MetricSource.events_of(sources)
     if until is not None:
         events = events.filter(exp_at__lt=until)
     events_sql, events_params = events.query.sql_with_params()
     exposures = connection.ops.quote_name(Exposure._meta.db_table)
+    columns = [f"exp_value_{i}" for i in range(len(sources))]
+    per_user = ", ".join(f"AVG(s.{c}) AS {c}" for c in columns)
+    sums = ", ".join(f"COUNT(per_user.{c}), SUM(per_user.{c}), SUM(per_user.{c} * per_user.{c})" for c in columns)
     sql = f"""
-        SELECT per_user.variant, COUNT(*), SUM(per_user.value), SUM(per_user.value * per_user.value)
+        SELECT per_user.variant, {sums}
         FROM (
-            SELECT e.variant AS variant, AVG(s.exp_value) AS value
+            SELECT e.variant AS variant, {per_user}
             FROM {exposures} e
             JOIN ({events_sql}) s ON s.exp_user = e.user_id AND s.exp_at >= e.exposed_at
             WHERE e.experiment_id = %s
@@ -96,7 +121,13 @@ def metric_sums(experiment: Experiment, source_name: str, *, until: datetime | N
             cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, [*events_params, experiment.pk])
         rows = cursor.fetchall()
-    return {variant: Sums(int(n), float(total or 0.0), float(squares or 0.0)) for variant, n, total, squares in rows}
+    result: dict[str, dict[str, Sums]] = {source.name: {} for source in sources}
+    for variant, *values in rows:
+        for i, source in enumerate(sources):
+            n, total, squares = values[3 * i : 3 * i + 3]
+            if n:  # a variant none of whose users has a value of this metric is absent, as in one-source SQL
+                result[source.name][variant] = Sums(int(n), float(total or 0.0), float(squares or 0.0))
+    return result
 
 
 def _finite(value: float) -> float | None:
@@ -221,8 +252,9 @@ def experiment_analyse(*, key: str, now: datetime | None = None, job: Job | None
     srm = stats.srm_p_value([counts[v.name] for v in variants], [v.traffic_percentage for v in variants])
     until = experiment.stopped_at
     metrics = []
+    all_sums = metrics_sums(experiment, [metric.source for metric in experiment.metrics.all()], until=until)
     for metric in experiment.metrics.all():
-        sums = metric_sums(experiment, metric.source, until=until)
+        sums = all_sums.get(metric.source, {})
         empty = Sums(0, 0.0, 0.0)
         comparisons = {
             v.name: _compare(metric, sums.get(control.name, empty), sums.get(v.name, empty), experiment)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Expression, F, FloatField, QuerySet
+from django.db.models import Expression, F, FloatField, Q, QuerySet
 from django.db.models.functions import Cast
 
 KINDS = ("mean", "proportion")
@@ -62,6 +62,32 @@ class MetricSource:
             .filter(exp_value__isnull=False)
             .order_by()  # a model's default ordering would make the database sort rows it only aggregates
             .values("exp_user", "exp_value", "exp_at")
+        )
+
+    def rows_key(self) -> tuple[Any, ...]:
+        """Equal for sources that read the same rows (same query, user and time columns): the analysis reads
+        them in one scan."""
+        sql, params = self.queryset().order_by().query.sql_with_params()
+        return (sql, tuple(map(repr, params)), self.user_field, self.time_field)
+
+    @staticmethod
+    def events_of(sources: list[MetricSource]) -> QuerySet[Any]:
+        """The rows of sources sharing ``rows_key`` as ``exp_user``, ``exp_at`` and one ``exp_value_<i>`` (float,
+        NULL where that source has no value) per source, in order; rows where every value is NULL dropped."""
+        first = sources[0]
+        values = {
+            f"exp_value_{i}": Cast(F(s.value) if isinstance(s.value, str) else s.value, FloatField())
+            for i, s in enumerate(sources)
+        }
+        any_value = Q()
+        for name in values:
+            any_value |= Q(**{f"{name}__isnull": False})
+        return (
+            first.queryset()
+            .annotate(exp_user=F(first.user_field), exp_at=F(first.time_field), **values)
+            .filter(any_value)
+            .order_by()
+            .values("exp_user", "exp_at", *values)
         )
 
 

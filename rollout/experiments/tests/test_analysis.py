@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from core.jobs import job_enqueue, job_run
-from rollout.experiments.analysis import experiment_analyse, metric_sums
+from rollout.experiments.analysis import experiment_analyse, metric_sums, metrics_sums
 from rollout.experiments.models import Experiment, ExperimentResult, Exposure
 from rollout.experiments.registry import metric_source
 from rollout.experiments.services import MetricSpec, VariantSpec, experiment_create, experiment_start
@@ -126,3 +126,63 @@ def test_analysis_runs_as_a_job_and_upserts_its_result() -> None:
     assert ExperimentResult.objects.filter(experiment=experiment, job=job).count() == 1
     experiment_analyse(key=experiment.key, job=job)  # a re-run of the same job replaces its row
     assert ExperimentResult.objects.filter(experiment=experiment).count() == 1
+
+
+def test_grouped_sums_equal_a_direct_computation_per_user() -> None:
+    """The one-scan-per-table path (``metrics_sums``: feedback.rating and feedback.poor_rating read the same
+    rows, feedback.satisfied only surveys) against per-user means computed in Python on generated data with
+    several events per user, events before the exposure, users without events, non-survey ratings and a
+    cut-off; and against ``metric_sums`` run per source."""
+    experiment = _experiment("grouped", days_ago=9)
+    start = experiment.started_at
+    assert start is not None
+    rng = np.random.default_rng(12)
+    populate(
+        experiment,
+        [Arm("average_hr", 60, 3, 1.5), Arm("stream", 50, 3.5, 1.5)],
+        source="feedback.rating",
+        start=start,
+        seed=12,
+        prefix="grouped",
+    )
+    exposures = list(Exposure.objects.filter(experiment=experiment).values_list("user_id", "exposed_at", "variant"))
+    rating = metric_source("feedback.rating")
+    assert rating is not None and rating.write_events is not None
+    extra = []
+    for user_id, exposed_at, _ in exposures:
+        for _ in range(int(rng.integers(0, 4))):
+            hours = float(rng.uniform(-48, 24 * 8))  # some before the exposure, some after the cut-off
+            extra.append((user_id, float(rng.integers(1, 6)), exposed_at + timedelta(hours=hours)))
+    rating.write_events(extra)
+    # A quarter of the rated rows become bug reports: still ratings, no longer surveys.
+    rated = list(rating.queryset().order_by("pk").values_list("pk", flat=True))
+    rating.queryset().filter(pk__in=rated[::4]).update(type="bug_report")
+    until = start + timedelta(days=6)
+    names = ["feedback.rating", "feedback.poor_rating", "feedback.satisfied"]
+    keys = [source.rows_key() for source in map(metric_source, names) if source is not None]
+    assert keys[0] == keys[1] != keys[2]  # two queries: rating + poor_rating in one, satisfied alone
+    grouped = metrics_sums(experiment, names, until=until)
+
+    exposed = {user_id: (at, variant) for user_id, at, variant in exposures}
+    rows = list(rating.queryset().values_list("user_id", "created_at", "rating", "type"))
+    values = {
+        "feedback.rating": lambda r, t: float(r),
+        "feedback.poor_rating": lambda r, t: 1.0 if r <= 2 else 0.0,
+        "feedback.satisfied": lambda r, t: (1.0 if r >= 4 else 0.0) if t == "satisfaction_survey" else None,
+    }
+    for name in names:
+        per_user: dict[int, list[float]] = {}
+        for user_id, at, r, kind in rows:
+            value = values[name](r, kind)
+            if user_id in exposed and exposed[user_id][0] <= at < until and value is not None:
+                per_user.setdefault(user_id, []).append(value)
+        for variant in ("average_hr", "stream"):
+            means = np.array([np.mean(v) for u, v in per_user.items() if exposed[u][1] == variant])
+            got = grouped[name][variant]
+            assert got.n == means.size > 0
+            assert got.total == pytest.approx(means.sum(), rel=1e-12)
+            assert got.squares == pytest.approx((means**2).sum(), rel=1e-12)
+        single = metric_sums(experiment, name, until=until)
+        assert {v: s.n for v, s in single.items()} == {v: s.n for v, s in grouped[name].items()}
+        for variant, sums in single.items():
+            assert sums.total == pytest.approx(grouped[name][variant].total, rel=1e-12)
