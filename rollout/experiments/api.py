@@ -44,6 +44,7 @@ class ExperimentListView(APIView):
 
     @extend_schema(
         summary="Every experiment with its variants, metrics and latest verdict",
+        operation_id="admin_experiments_list",
         responses=serializers.ExperimentListSerializer,
     )
     def get(self, request: Request) -> Response:
