@@ -43,7 +43,9 @@ def test_health_with_dead_cache_is_503_quickly() -> None:
     assert response.status_code == 503
     body = response.json()
     assert body["failing"] == ["cache"]
-    assert "Connection" in body["checks"]["cache"]["detail"] or "refused" in body["checks"]["cache"]["detail"]
+    detail = body["checks"]["cache"]["detail"]
+    # the refusal, or (on a loaded machine) the health deadline passing before the refusal is seen: both name cache
+    assert "Connection" in detail or "refused" in detail or "no answer within" in detail
     assert elapsed < 10
 
 

@@ -6,10 +6,13 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
-def _sync_rules(sender: Any, **kwargs: Any) -> None:
+def _sync_rules(sender: Any, using: str = "default", **kwargs: Any) -> None:
     # imported here: services use models, which exist only once the app registry is ready
+    from core.migration_state import app_tables_present
     from planning.readiness.services import rules_sync_defaults
 
+    if not app_tables_present("readiness", using):  # `migrate ... zero` just dropped them: nothing to sync
+        return
     rules_sync_defaults()
 
 
