@@ -185,6 +185,12 @@ JOB_QUEUED_RESEND_SECONDS = env_int("JOB_QUEUED_RESEND_SECONDS", 120, minimum=5)
 JOB_RUNNING_TIMEOUT_SECONDS = env_int("JOB_RUNNING_TIMEOUT_SECONDS", 600, minimum=10)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 5, minimum=1)
 
+# Experiment analysis (rollout.experiments.rollups): events older than now − SETTLE are folded into the stored
+# per-user sums (the rest is counted per analysis); the folded state is rebuilt from every event when older
+# than REBUILD_HOURS (corrects events changed after they were folded).
+EXPERIMENT_ROLLUP_SETTLE_SECONDS = env_int("EXPERIMENT_ROLLUP_SETTLE_SECONDS", 300, minimum=0)
+EXPERIMENT_ROLLUP_REBUILD_HOURS = env_int("EXPERIMENT_ROLLUP_REBUILD_HOURS", 24, minimum=1)
+
 # --- Auth and API ---------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "core.User"
 AUTH_PASSWORD_VALIDATORS = [

@@ -77,7 +77,7 @@ class ExperimentAdmin(admin.ModelAdmin):
             },
         ),
     )
-    actions = ["start", "stop", "analyse"]
+    actions = ["start", "stop", "analyse", "analyse_full"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Experiment | None = None) -> tuple[str, ...]:
         if obj is not None and obj.status != Experiment.Status.DRAFT:
@@ -94,12 +94,20 @@ class ExperimentAdmin(admin.ModelAdmin):
         result = selectors.latest_result(obj)
         if result is None:
             return "Not analysed yet (action “Analyse now”, or wait for the hourly job)."
+        rollups = result.data.get("rollups", {})
+        modes = sorted({r["mode"] for r in rollups.values()})
+        folded = min((r["folded_until"] for r in rollups.values() if r.get("folded_until")), default=None)
+        rebuilt = min((r["rebuilt_at"] for r in rollups.values() if r.get("rebuilt_at")), default=None)
         return format_html(
-            '<span style="font-size:1.4em">{}</span><p>{}</p><p class="help">computed {} in {} ms</p>',
+            '<span style="font-size:1.4em">{}</span><p>{}</p><p class="help">computed {} in {} ms; sums {} '
+            "(events folded until {}, last full rebuild {})</p>",
             _verdict_badge(result.verdict),
             result.reason,
             result.computed_at.strftime("%Y-%m-%d %H:%M UTC"),
             f"{result.duration_ms:.0f}",
+            "/".join(modes) or "-",
+            folded or "-",
+            rebuilt or "-",
         )
 
     @admin.display(description="effects (relative, per metric)")
@@ -156,6 +164,16 @@ class ExperimentAdmin(admin.ModelAdmin):
                 kind="experiments.analyse", params={"experiment": experiment.key}, created_by=request.user
             )
             self.message_user(request, f"{experiment.key}: analysis job {job.pk} queued")
+
+    @admin.action(description="Analyse from every event (full rebuild of the sums; after data was corrected)")
+    def analyse_full(self, request: HttpRequest, queryset: QuerySet[Experiment]) -> None:
+        for experiment in queryset:
+            job = job_enqueue(
+                kind="experiments.analyse",
+                params={"experiment": experiment.key, "full": True},
+                created_by=request.user,
+            )
+            self.message_user(request, f"{experiment.key}: full analysis job {job.pk} queued")
 
 
 @admin.register(ExperimentResult)

@@ -33,9 +33,9 @@ from core.models import Job
 from rollout import stats
 from rollout.experiments.models import Experiment, ExperimentMetric, ExperimentResult, Exposure
 from rollout.experiments.registry import MetricSource, metric_source
+from rollout.experiments.rollups import ANALYSIS_WORK_MEM, refreshed_sums
 
 SRM_THRESHOLD = 0.001
-ANALYSIS_WORK_MEM = "256MB"  # PostgreSQL, for the analysis queries only (SET LOCAL)
 
 
 @dataclass(frozen=True)
@@ -241,8 +241,13 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:+.1%}"
 
 
-def experiment_analyse(*, key: str, now: datetime | None = None, job: Job | None = None) -> ExperimentResult:
-    """Compute and store the full result of an experiment (an upsert on the job when one is given)."""
+def experiment_analyse(
+    *, key: str, now: datetime | None = None, job: Job | None = None, full: bool = False
+) -> ExperimentResult:
+    """Compute and store the full result of an experiment (an upsert on the job when one is given).
+
+    The metric sums come from the incremental rollups (``rollups.refreshed_sums``: only the events since the
+    last analysis are read); ``full`` rebuilds them from every event first."""
     started = time.perf_counter()
     now = now or timezone.now()
     experiment = Experiment.objects.prefetch_related("variants", "metrics").get(key=key)
@@ -252,9 +257,12 @@ def experiment_analyse(*, key: str, now: datetime | None = None, job: Job | None
     srm = stats.srm_p_value([counts[v.name] for v in variants], [v.traffic_percentage for v in variants])
     until = experiment.stopped_at
     metrics = []
-    all_sums = metrics_sums(experiment, [metric.source for metric in experiment.metrics.all()], until=until)
+    refreshed = refreshed_sums(
+        experiment, [metric.source for metric in experiment.metrics.all()], now=now, until=until, full=full
+    )
     for metric in experiment.metrics.all():
-        sums = all_sums.get(metric.source, {})
+        info = refreshed.get(metric.source)
+        sums = {v: Sums(s.n, s.total, s.squares) for v, s in info.sums.items()} if info else {}
         empty = Sums(0, 0.0, 0.0)
         comparisons = {
             v.name: _compare(metric, sums.get(control.name, empty), sums.get(v.name, empty), experiment)
@@ -278,7 +286,12 @@ def experiment_analyse(*, key: str, now: datetime | None = None, job: Job | None
         )
     end = experiment.stopped_at or now
     days = (end - experiment.started_at).total_seconds() / 86400 if experiment.started_at else 0.0
-    report = {"control": control.name, "days": days, "metrics": metrics}
+    report = {
+        "control": control.name,
+        "days": days,
+        "metrics": metrics,
+        "rollups": {name: info.as_dict() for name, info in refreshed.items()},
+    }
     verdict, reason = _verdict(experiment, report, counts, srm, days)
     fields = {
         "experiment": experiment,
@@ -300,7 +313,7 @@ def experiment_analyse(*, key: str, now: datetime | None = None, job: Job | None
 
 @job_handler("experiments.analyse")
 def _analyse_job(job: Job, ctx: JobContext) -> dict[str, Any]:
-    result = experiment_analyse(key=job.params["experiment"], job=job)
+    result = experiment_analyse(key=job.params["experiment"], job=job, full=bool(job.params.get("full", False)))
     ctx.progress(1, 1)
     return {"result_id": result.pk, "verdict": result.verdict}
 

@@ -126,12 +126,14 @@ class ExperimentAnalyseView(APIView):
 
     @extend_schema(
         summary="Queue an analysis job now (its result appears under results)",
-        request=None,
+        request=serializers.AnalyseRequestSerializer,
         responses={202: serializers.JobAcceptedSerializer},
     )
     def post(self, request: Request, key: str) -> Response:
         _experiment(key)
-        job = job_enqueue(kind="experiments.analyse", params={"experiment": key}, created_by=request.user)
+        data = validated(serializers.AnalyseRequestSerializer, request.data)
+        params = {"experiment": key, **({"full": True} if data["full"] else {})}
+        job = job_enqueue(kind="experiments.analyse", params=params, created_by=request.user)
         return Response({"job_id": job.pk, "status": job.status}, status=status.HTTP_202_ACCEPTED)
 
 

@@ -93,3 +93,12 @@ class ExperimentListSerializer(serializers.Serializer):
 class JobAcceptedSerializer(serializers.Serializer):
     job_id = serializers.IntegerField()
     status = serializers.CharField()
+
+
+class AnalyseRequestSerializer(serializers.Serializer):
+    full = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Rebuild the metric sums from every event instead of folding only the new ones "
+        "(after events were corrected).",
+    )

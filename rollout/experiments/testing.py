@@ -16,6 +16,7 @@ from django.contrib.auth.hashers import make_password
 from core.models import User
 from rollout.experiments.models import Experiment, Exposure
 from rollout.experiments.registry import metric_source
+from rollout.experiments.rollups import rollups_reset
 
 
 @dataclass(frozen=True)
@@ -59,4 +60,6 @@ def populate(
         offset += arm.users
     Exposure.objects.bulk_create(exposures, batch_size=5000, ignore_conflicts=True)
     metric.write_events(events)
+    # The data is back-dated (before any watermark): the next analysis must fold it from scratch.
+    rollups_reset(experiment)
     return len(ids)

@@ -10,8 +10,9 @@ from django.test import Client
 from django.utils import timezone
 
 from core.jobs import job_run
+from core.models import Job
 from rollout.experiments.analysis import experiment_analyse
-from rollout.experiments.models import Experiment
+from rollout.experiments.models import Experiment, ExperimentResult
 from rollout.experiments.testing import Arm, populate
 
 pytestmark = pytest.mark.django_db
@@ -62,6 +63,14 @@ def test_create_start_analyse_results_stop(staff_client: Any) -> None:
     assert results["verdict"] == "keep_running" and "of at least 7 days" in results["reason"]
     listed = staff_client.get("/api/admin/experiments/").json()["experiments"]
     assert [(e["key"], e["verdict"]) for e in listed] == [("trimp-method-api", "keep_running")]
+    full = staff_client.post("/api/admin/experiments/trimp-method-api/analyse", {"full": True}, format="json")
+    assert full.status_code == 202
+    assert Job.objects.get(pk=full.json()["job_id"]).params == {"experiment": "trimp-method-api", "full": True}
+    job_run(full.json()["job_id"])
+    rollups = ExperimentResult.objects.filter(job_id=full.json()["job_id"]).get().data["rollups"]
+    assert {r["mode"] for r in rollups.values()} == {"full"}
+    bad = staff_client.post("/api/admin/experiments/trimp-method-api/analyse", {"full": "sometimes"}, format="json")
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "validation_error"
     assert staff_client.post("/api/admin/experiments/trimp-method-api/stop").json()["status"] == "stopped"
     assert staff_client.post("/api/admin/experiments/trimp-method-api/start").status_code == 409
 
@@ -103,6 +112,7 @@ def test_admin_page_shows_verdict_forest_plot_srm_and_exposures(staff_client: An
     browser.force_login(admin_user)
     page = browser.get(f"/admin/experiments/experiment/{experiment.pk}/change/").content.decode()
     assert ">ship</b>" in page and "stream improves feedback.rating" in page
+    assert "sums full (events folded until" in page
     assert (
         'aria-label="Forest plot of relative effects"' in page and "feedback.poor_rating (guardrail) · stream" in page
     )
