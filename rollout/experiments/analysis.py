@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -33,7 +33,7 @@ from core.models import Job
 from rollout import stats
 from rollout.experiments.models import Experiment, ExperimentMetric, ExperimentResult, Exposure
 from rollout.experiments.registry import MetricSource, metric_source
-from rollout.experiments.rollups import ANALYSIS_WORK_MEM, refreshed_sums
+from rollout.experiments.rollups import group_sums, refreshed_sums
 
 SRM_THRESHOLD = 0.001
 
@@ -94,40 +94,10 @@ def metrics_sums(
 
 
 def _group_sums(experiment: Experiment, sources: list[MetricSource], until: datetime | None) -> dict[str, dict]:
-    events = MetricSource.events_of(sources)
-    if until is not None:
-        events = events.filter(exp_at__lt=until)
-    events_sql, events_params = events.query.sql_with_params()
-    exposures = connection.ops.quote_name(Exposure._meta.db_table)
-    columns = [f"exp_value_{i}" for i in range(len(sources))]
-    per_user = ", ".join(f"AVG(s.{c}) AS {c}" for c in columns)
-    sums = ", ".join(f"COUNT(per_user.{c}), SUM(per_user.{c}), SUM(per_user.{c} * per_user.{c})" for c in columns)
-    sql = f"""
-        SELECT per_user.variant, {sums}
-        FROM (
-            SELECT e.variant AS variant, {per_user}
-            FROM {exposures} e
-            JOIN ({events_sql}) s ON s.exp_user = e.user_id AND s.exp_at >= e.exposed_at
-            WHERE e.experiment_id = %s
-            GROUP BY e.variant, e.user_id
-        ) per_user
-        GROUP BY per_user.variant
-    """
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One row per exposed user is hashed twice (join, per-user groups): give this query the memory to do
-            # it without spilling to disk, and skip JIT compilation, which costs more than it saves here.
-            cursor.execute(f"SET LOCAL work_mem = '{ANALYSIS_WORK_MEM}'")
-            cursor.execute("SET LOCAL jit = off")
-        cursor.execute(sql, [*events_params, experiment.pk])
-        rows = cursor.fetchall()
-    result: dict[str, dict[str, Sums]] = {source.name: {} for source in sources}
-    for variant, *values in rows:
-        for i, source in enumerate(sources):
-            n, total, squares = values[3 * i : 3 * i + 3]
-            if n:  # a variant none of whose users has a value of this metric is absent, as in one-source SQL
-                result[source.name][variant] = Sums(int(n), float(total or 0.0), float(squares or 0.0))
-    return result
+    return {
+        name: {variant: Sums(v.n, v.total, v.squares) for variant, v in by_variant.items()}
+        for name, by_variant in group_sums(experiment, sources, until).items()
+    }
 
 
 def _finite(value: float) -> float | None:

@@ -118,9 +118,9 @@ class Exposure(models.Model):
 class MetricRollup(models.Model):
     """The analysis's running state for one metric of one experiment (incremental refresh).
 
-    Events of the source with a time before ``folded_until`` are folded into ``experiment_unit_metric`` (each
-    user's count and sum) and into ``sums`` (variant → [n users, Σ per-user mean, Σ per-user mean²]); the next
-    analysis folds only the events after it. ``rebuilt_at`` is the last full rebuild (from every event)."""
+    ``sums`` (variant → [n users, Σ per-user mean, Σ per-user mean²]) covers the source's events with a time
+    before ``folded_until``; the next analysis folds only the users with events after it.
+    ``rebuilt_at`` is the last full rebuild (from every event)."""
 
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="rollups")
     source = models.CharField(max_length=100)
@@ -135,26 +135,6 @@ class MetricRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.experiment_id}/{self.source} folded until {self.folded_until}"
-
-
-class UnitMetric(models.Model):
-    """One user's folded events of one metric in one experiment: their count and sum (mean = total / n)."""
-
-    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="+")
-    source = models.CharField(max_length=100)
-    user_id = models.BigIntegerField()
-    variant = models.CharField(max_length=64)
-    n = models.PositiveIntegerField()
-    total = models.FloatField()
-
-    class Meta:
-        db_table = "experiment_unit_metric"
-        constraints = [
-            models.UniqueConstraint(fields=["experiment", "source", "user_id"], name="unit_metric_once_per_user")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.source}: user {self.user_id} ({self.variant}) n={self.n}"
 
 
 class ExperimentResult(models.Model):

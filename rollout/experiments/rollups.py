@@ -1,26 +1,28 @@
-"""Incremental refresh of an experiment's metric sums: each analysis reads only the events since the last one.
+"""Incremental refresh of an experiment's metric sums: each analysis reads only the users with new events.
 
 Recomputing every metric from every event is one join of all exposures to all events and one per-user
-aggregate per metric — about 2.5 s per metric for 1,000,000 exposures on PostgreSQL — so an hourly analysis
-would cost more with every hour an experiment runs. Instead (GrowthBook's "incremental refresh" idea):
+aggregate per group of sources — ~3 s per group for 1,000,000 exposures on PostgreSQL — so an hourly analysis
+would cost more with every hour an experiment runs. What the statistics need per metric and variant is only
+(n users, Σ per-user mean, Σ per-user mean²), and a new event changes only its own user's mean. So
+(GrowthBook's "incremental refresh" idea, without a per-user state table):
 
-- ``experiment_unit_metric`` keeps, per (experiment, metric, user), the count and sum of the user's events
-  folded so far, and ``experiment_metric_rollup`` keeps, per (experiment, metric), the watermark
-  ``folded_until`` and the per-variant sums the statistics need (n users, Σ per-user mean, Σ mean²);
-- a refresh reads the events with ``folded_until ≤ time < hi`` (per-user increments, one grouped query per
-  group of sources reading the same rows), updates those users' rows and moves each variant's sums by the
-  change of those users' means (old mean out, new mean in), then advances the watermark — all in one
-  transaction, with the rollup rows locked so two analyses of one experiment never fold the same events twice;
-- ``hi`` is ``now − EXPERIMENT_ROLLUP_SETTLE_SECONDS`` (events written by transactions still open at the
-  time have a time just before their commit; a settle window keeps them from being skipped) or the stop time;
-  the events after ``hi`` (the last few minutes) are added for this analysis only, without being stored, so
-  a result always covers every event up to now.
+- ``experiment_metric_rollup`` keeps, per (experiment, metric), the watermark ``folded_until`` and those
+  per-variant sums over the events before it;
+- a refresh finds the users with events in ``[folded_until, hi)`` (a temporary table; one grouped join of the
+  new events to the exposures), reads those users' events before ``hi`` (a join on the user, served by the
+  events table's user index) and computes each one's mean before and after the new events; the variant sums
+  move by the difference (old mean out, new mean in; a user new to the metric adds one to n) and the
+  watermark advances — one transaction, the rollup rows locked so two analyses of one experiment never fold
+  the same events twice;
+- ``hi`` is ``now − EXPERIMENT_ROLLUP_SETTLE_SECONDS`` (an event's time is set just before its transaction
+  commits; a settle window keeps events of transactions still open from being skipped) or the stop time; the
+  events after ``hi`` are added the same way for this answer only, so a result covers every event up to now.
 
 Events are treated as immutable once folded: a row whose value or time changes later (a TRIMP
-recalculation, an edited rating) is corrected by the next full rebuild, which runs when the last one is older
-than ``EXPERIMENT_ROLLUP_REBUILD_HOURS``, when asked (``full=True``: the admin action, the API, the job
-parameter), on the first analysis, and when the watermark is past the analysis window (a stop in the past).
-The full rebuild is the from-scratch computation (``analysis.metrics_sums``) written as the new state.
+recalculation, an edited rating) is corrected by the next full rebuild — the from-scratch sums
+(``group_sums``) stored as the new state —, which runs on the first analysis, when the last one is older than
+``EXPERIMENT_ROLLUP_REBUILD_HOURS``, when the analysis window ends before the watermark (a stop in the past)
+and when asked (``full=True``: the admin action, the API, the job parameter).
 """
 
 from __future__ import annotations
@@ -34,10 +36,10 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
-from rollout.experiments.models import Experiment, Exposure, MetricRollup, UnitMetric
+from rollout.experiments.models import Experiment, Exposure, MetricRollup
 from rollout.experiments.registry import MetricSource, metric_source
 
-ANALYSIS_WORK_MEM = "256MB"  # PostgreSQL, for the full-rebuild and from-scratch queries only (SET LOCAL)
+ANALYSIS_WORK_MEM = "256MB"  # PostgreSQL, for the from-scratch query only (SET LOCAL)
 
 
 @dataclass
@@ -61,7 +63,7 @@ class RefreshInfo:
     mode: str  # "full" | "incremental" | "none"
     folded_until: datetime | None
     rebuilt_at: datetime | None
-    folded_users: int = 0  # users whose rows this refresh changed
+    folded_users: int = 0  # users with new events folded by this refresh (full: every user with events)
     tail_users: int = 0  # users with events after the watermark, counted for this analysis only
     seconds: float = 0.0
     sums: dict[str, VariantSums] = field(default_factory=dict)
@@ -87,9 +89,7 @@ def rebuild_hours() -> float:
 
 def rollups_reset(experiment: Experiment) -> int:
     """Forget the folded state (the next analysis rebuilds from every event); returns the rollups dropped."""
-    with transaction.atomic():
-        UnitMetric.objects.filter(experiment=experiment).delete()
-        deleted, _ = MetricRollup.objects.filter(experiment=experiment).delete()
+    deleted, _ = MetricRollup.objects.filter(experiment=experiment).delete()
     return int(deleted)
 
 
@@ -152,7 +152,7 @@ def _refresh_group(
         )
         infos: dict[str, RefreshInfo] = {}
         if rebuild:
-            sums = _rebuild(experiment, sources, hi)
+            sums = group_sums(experiment, sources, hi)
             for name, rollup in rollups.items():
                 rollup.folded_until, rollup.rebuilt_at = hi, now
                 rollup.sums = {v: [s.n, s.total, s.squares] for v, s in sums[name].items()}
@@ -164,7 +164,7 @@ def _refresh_group(
             state = {name: {v: VariantSums(*vals) for v, vals in r.sums.items()} for name, r in rollups.items()}
             changed = 0
             if hi > lo:
-                changed = _fold(experiment, sources, lo, hi, state, write=True)
+                changed = _fold(experiment, sources, lo, hi, state)
             for name, rollup in rollups.items():
                 if hi > lo:
                     rollup.folded_until = hi
@@ -175,7 +175,7 @@ def _refresh_group(
                 )
         # The tail: events after the watermark (and before the stop, if any), added for this answer only.
         state = {name: {v: VariantSums(*vals) for v, vals in rollups[name].sums.items()} for name in names}
-        tail_users = _fold(experiment, sources, hi, until, state, write=False) if until is None or until > hi else 0
+        tail_users = _fold(experiment, sources, hi, until, state) if until is None or until > hi else 0
     seconds = time.perf_counter() - started
     for name in names:
         infos[name].tail_users = tail_users
@@ -184,144 +184,124 @@ def _refresh_group(
     return infos
 
 
-def _rebuild(experiment: Experiment, sources: list[MetricSource], hi: datetime) -> dict[str, dict[str, VariantSums]]:
-    """Every event before ``hi``: the users' rows rewritten in one INSERT … SELECT, the sums read back."""
-    names = [s.name for s in sources]
-    UnitMetric.objects.filter(experiment=experiment, source__in=names).delete()
-    events = MetricSource.events_of(sources).filter(exp_at__lt=hi)
+def group_sums(
+    experiment: Experiment, sources: list[MetricSource], until: datetime | None
+) -> dict[str, dict[str, VariantSums]]:
+    """From scratch: source → variant → sums of the per-user means of every event before ``until`` (one grouped
+    join of the events of sources reading the same rows to the exposures; each source one value column)."""
+    events = MetricSource.events_of(sources)
+    if until is not None:
+        events = events.filter(exp_at__lt=until)
     events_sql, events_params = events.query.sql_with_params()
     exposures = connection.ops.quote_name(Exposure._meta.db_table)
-    units = connection.ops.quote_name(UnitMetric._meta.db_table)
     columns = [f"exp_value_{i}" for i in range(len(sources))]
-    per_user = ", ".join(f"COUNT(s.{c}) AS n_{i}, SUM(s.{c}) AS t_{i}" for i, c in enumerate(columns))
-    selects = " UNION ALL ".join(
-        f"SELECT %s, %s, user_id, variant, n_{i}, t_{i} FROM per_user WHERE n_{i} > 0" for i in range(len(sources))
-    )
-    select_params: list[Any] = []
-    for name in names:
-        select_params += [experiment.pk, name]
+    per_user = ", ".join(f"AVG(s.{c}) AS {c}" for c in columns)
+    sums = ", ".join(f"COUNT(per_user.{c}), SUM(per_user.{c}), SUM(per_user.{c} * per_user.{c})" for c in columns)
     sql = f"""
-        WITH per_user AS (
-            SELECT e.user_id AS user_id, e.variant AS variant, {per_user}
+        SELECT per_user.variant, {sums}
+        FROM (
+            SELECT e.variant AS variant, {per_user}
             FROM {exposures} e
             JOIN ({events_sql}) s ON s.exp_user = e.user_id AND s.exp_at >= e.exposed_at
             WHERE e.experiment_id = %s
-            GROUP BY e.user_id, e.variant
-        )
-        INSERT INTO {units} (experiment_id, source, user_id, variant, n, total)
-        {selects}
+            GROUP BY e.variant, e.user_id
+        ) per_user
+        GROUP BY per_user.variant
     """
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # One row per exposed user is hashed twice (join, per-user groups): room to do it without spilling to
-            # disk, and no JIT compilation, which costs more than it saves here.
+            # One row per exposed user is hashed twice (join, per-user groups): give this query the memory to do
+            # it without spilling to disk, and skip JIT compilation, which costs more than it saves here.
             cursor.execute(f"SET LOCAL work_mem = '{ANALYSIS_WORK_MEM}'")
             cursor.execute("SET LOCAL jit = off")
-        cursor.execute(sql, [*events_params, experiment.pk, *select_params])
-        if connection.vendor == "postgresql":
-            # Fresh statistics after rewriting many rows: the hourly folds join a few thousand users to this
-            # table and need the planner to know it is large (index look-ups, not a hash of every row).
-            cursor.execute(f"ANALYZE {units}")
-        placeholders = ", ".join(["%s"] * len(names))
-        cursor.execute(
-            f"SELECT source, variant, COUNT(*), SUM(total / n), SUM((total / n) * (total / n)) FROM {units} "
-            f"WHERE experiment_id = %s AND source IN ({placeholders}) GROUP BY source, variant",
-            [experiment.pk, *names],
-        )
+        cursor.execute(sql, [*events_params, experiment.pk])
         rows = cursor.fetchall()
-    sums: dict[str, dict[str, VariantSums]] = {name: {} for name in names}
-    for source, variant, n, total, squares in rows:
-        sums[source][variant] = VariantSums(int(n), float(total or 0.0), float(squares or 0.0))
-    return sums
+    result: dict[str, dict[str, VariantSums]] = {source.name: {} for source in sources}
+    for variant, *values in rows:
+        for i, source in enumerate(sources):
+            n, total, squares = values[3 * i : 3 * i + 3]
+            if n:  # a variant none of whose users has a value of this metric is absent
+                result[source.name][variant] = VariantSums(int(n), float(total or 0.0), float(squares or 0.0))
+    return result
 
 
-STAGE = "experiment_increment"  # a temporary table: the per-user increments of one refresh
+TOUCHED = "experiment_touched"  # a temporary table: the users with events in the window being folded
 
 
 def _fold(
     experiment: Experiment,
     sources: list[MetricSource],
-    lo: datetime | None,
+    lo: datetime,
     hi: datetime | None,
     state: dict[str, dict[str, VariantSums]],
-    *,
-    write: bool,
 ) -> int:
-    """Fold the events with ``lo ≤ time < hi`` (after each user's exposure): set-based, in four statements.
-
-    1. the per-user increments (count, sum per source) into a temporary table, one grouped query;
-    2. per source and variant, the change of the users' means (new mean in, old mean out; a user new to the
-       metric adds one to n), from the increments joined to the stored rows — added to ``state``;
-    3. when ``write``: the stored rows upserted (n += count, total += sum);
-    4. the temporary table dropped. Returns the users touched."""
+    """Move ``state`` (the sums over the events before ``lo``) to the sums over the events before ``hi``
+    (no bound when None). Returns the users whose events in the window changed their means."""
     events = MetricSource.events_of(sources)
-    if lo is not None:
-        events = events.filter(exp_at__gte=lo)
+    window = events.filter(exp_at__gte=lo)
     if hi is not None:
+        window = window.filter(exp_at__lt=hi)
         events = events.filter(exp_at__lt=hi)
+    window_sql, window_params = window.query.sql_with_params()
     events_sql, events_params = events.query.sql_with_params()
     exposures = connection.ops.quote_name(Exposure._meta.db_table)
-    units = connection.ops.quote_name(UnitMetric._meta.db_table)
-    columns = [f"exp_value_{i}" for i in range(len(sources))]
-    per_user = ", ".join(f"COUNT(s.{c}) AS n_{i}, SUM(s.{c}) AS t_{i}" for i, c in enumerate(columns))
-    unpivot = " UNION ALL ".join(
-        f"SELECT %s, user_id, variant, n_{i}, t_{i} FROM per_user WHERE n_{i} > 0" for i in range(len(sources))
-    )
-    names = [s.name for s in sources]
+    lo_param = connection.ops.adapt_datetimefield_value(lo)
+    when = "timestamp with time zone" if connection.vendor == "postgresql" else "datetime"
+    per_user, outer = [], []
+    for i in range(len(sources)):
+        c = f"s.exp_value_{i}"
+        per_user.append(
+            f"COUNT({c}) AS n_{i}, SUM({c}) AS t_{i}, "
+            f"COUNT(CASE WHEN s.exp_at < %s THEN {c} END) AS m_{i}, SUM(CASE WHEN s.exp_at < %s THEN {c} END) AS u_{i}"
+        )
+        new = f"CASE WHEN n_{i} > 0 THEN t_{i} / n_{i} END"
+        old = f"CASE WHEN m_{i} > 0 THEN u_{i} / m_{i} END"
+        outer.append(
+            f"COUNT({new}) - COUNT({old}), COALESCE(SUM({new}), 0) - COALESCE(SUM({old}), 0), "
+            f"COALESCE(SUM(({new}) * ({new})), 0) - COALESCE(SUM(({old}) * ({old})), 0)"
+        )
+    per_user_params = [lo_param] * (2 * len(sources))
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
+        cursor.execute(f"DROP TABLE IF EXISTS {TOUCHED}")
         cursor.execute(
-            f"CREATE TEMPORARY TABLE {STAGE} (source varchar(100) NOT NULL, user_id bigint NOT NULL, "
-            "variant varchar(64) NOT NULL, n bigint NOT NULL, total double precision NOT NULL)"
+            f"CREATE TEMPORARY TABLE {TOUCHED} (user_id bigint NOT NULL PRIMARY KEY, variant varchar(64) NOT NULL, "
+            f"exposed_at {when} NOT NULL)"
         )
         try:
             cursor.execute(
                 f"""
-                INSERT INTO {STAGE} (source, user_id, variant, n, total)
-                WITH per_user AS (
-                    SELECT e.user_id AS user_id, e.variant AS variant, {per_user}
-                    FROM ({events_sql}) s
-                    JOIN {exposures} e ON e.user_id = s.exp_user AND s.exp_at >= e.exposed_at
-                    WHERE e.experiment_id = %s
-                    GROUP BY e.user_id, e.variant
-                )
-                {unpivot}
+                INSERT INTO {TOUCHED} (user_id, variant, exposed_at)
+                SELECT DISTINCT e.user_id, e.variant, e.exposed_at
+                FROM ({window_sql}) s
+                JOIN {exposures} e ON e.user_id = s.exp_user AND s.exp_at >= e.exposed_at
+                WHERE e.experiment_id = %s
                 """,
-                [*events_params, experiment.pk, *names],
+                [*window_params, experiment.pk],
             )
             if connection.vendor == "postgresql":
-                cursor.execute(f"ANALYZE {STAGE}")  # a temporary table has no statistics: the join plan needs them
+                cursor.execute(f"ANALYZE {TOUCHED}")  # a temporary table has no statistics; the join plan needs them
             cursor.execute(
                 f"""
-                SELECT i.source, i.variant, COUNT(*), SUM(CASE WHEN u.n IS NULL THEN 1 ELSE 0 END),
-                    SUM((COALESCE(u.total, 0) + i.total) / (COALESCE(u.n, 0) + i.n)),
-                    SUM(((COALESCE(u.total, 0) + i.total) / (COALESCE(u.n, 0) + i.n))
-                        * ((COALESCE(u.total, 0) + i.total) / (COALESCE(u.n, 0) + i.n))),
-                    SUM(COALESCE(u.total / u.n, 0)),
-                    SUM(COALESCE((u.total / u.n) * (u.total / u.n), 0))
-                FROM {STAGE} i
-                LEFT JOIN {units} u ON u.experiment_id = %s AND u.source = i.source AND u.user_id = i.user_id
-                GROUP BY i.source, i.variant
+                SELECT per_user.variant, {", ".join(outer)}
+                FROM (
+                    SELECT t.user_id AS user_id, t.variant AS variant, {", ".join(per_user)}
+                    FROM {TOUCHED} t
+                    JOIN ({events_sql}) s ON s.exp_user = t.user_id AND s.exp_at >= t.exposed_at
+                    GROUP BY t.user_id, t.variant
+                ) per_user
+                GROUP BY per_user.variant
                 """,
-                [experiment.pk],
+                [*per_user_params, *events_params],
             )
-            for source, variant, _touched, fresh, new_total, new_squares, old_total, old_squares in cursor.fetchall():
-                sums = state[source].setdefault(variant, VariantSums())
-                sums.n += int(fresh)
-                sums.total += float(new_total) - float(old_total)
-                sums.squares += float(new_squares) - float(old_squares)
-            if write:
-                cursor.execute(
-                    f"""
-                    INSERT INTO {units} (experiment_id, source, user_id, variant, n, total)
-                    SELECT %s, source, user_id, variant, n, total FROM {STAGE} WHERE true
-                    ON CONFLICT (experiment_id, source, user_id)
-                    DO UPDATE SET n = {units}.n + excluded.n, total = {units}.total + excluded.total
-                    """,
-                    [experiment.pk],
-                )
-            cursor.execute(f"SELECT COUNT(DISTINCT user_id) FROM {STAGE}")
+            for variant, *values in cursor.fetchall():
+                for i, source in enumerate(sources):
+                    dn, dtotal, dsquares = values[3 * i : 3 * i + 3]
+                    sums = state[source.name].setdefault(variant, VariantSums())
+                    sums.n += int(dn or 0)
+                    sums.total += float(dtotal or 0.0)
+                    sums.squares += float(dsquares or 0.0)
+            cursor.execute(f"SELECT COUNT(*) FROM {TOUCHED}")
             users = int(cursor.fetchone()[0])
         finally:
-            cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
+            cursor.execute(f"DROP TABLE IF EXISTS {TOUCHED}")
     return users

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from rollout.experiments.analysis import experiment_analyse, metrics_sums
-from rollout.experiments.models import Experiment, ExperimentResult, Exposure, MetricRollup, UnitMetric
+from rollout.experiments.models import Experiment, ExperimentResult, Exposure, MetricRollup
 from rollout.experiments.registry import metric_source
 from rollout.experiments.services import MetricSpec, VariantSpec, experiment_create, experiment_start, experiment_stop
 from rollout.experiments.testing import Arm, populate, synthetic_users
@@ -76,6 +76,18 @@ def _assert_equals_direct(experiment: Experiment, result: ExperimentResult, unti
                 assert got["mean"] == pytest.approx(want.mean, rel=1e-12), (name, variant)
 
 
+def _assert_state_equals_direct(experiment: Experiment, watermark: datetime) -> None:
+    direct = metrics_sums(experiment, SOURCES, until=watermark)
+    for rollup in MetricRollup.objects.filter(experiment=experiment):
+        assert rollup.folded_until == watermark
+        want = {v: s for v, s in direct[rollup.source].items()}
+        assert set(rollup.sums) == set(want), rollup.source
+        for variant, (n, total, squares) in rollup.sums.items():
+            assert n == want[variant].n
+            assert total == pytest.approx(want[variant].total, rel=1e-9)
+            assert squares == pytest.approx(want[variant].squares, rel=1e-9)
+
+
 def test_hourly_runs_fold_only_new_events_and_equal_the_full_computation() -> None:
     experiment = _experiment("rollup-hourly")
     rng = np.random.default_rng(5)
@@ -94,25 +106,8 @@ def test_hourly_runs_fold_only_new_events_and_equal_the_full_computation() -> No
     assert rollup["mode"] == "incremental" and rollup["folded_users"] > 0
     _assert_equals_direct(experiment, second)
 
-    # The stored per-user rows equal a direct count of each user's events up to the new watermark.
-    hi = t1 - SETTLE
-    source = metric_source("feedback.rating")
-    assert source is not None
-    exposed = dict(Exposure.objects.filter(experiment=experiment).values_list("user_id", "exposed_at"))
-    want: dict[int, list[float]] = {}
-    for user_id, value, at in source.events().values_list("exp_user", "exp_value", "exp_at"):
-        if user_id in exposed and exposed[user_id] <= at < hi:
-            want.setdefault(user_id, []).append(value)
-    stored = {
-        u: (n, t)
-        for u, n, t in UnitMetric.objects.filter(experiment=experiment, source="feedback.rating").values_list(
-            "user_id", "n", "total"
-        )
-    }
-    assert stored.keys() == want.keys()
-    for user_id, values in want.items():
-        assert stored[user_id][0] == len(values)
-        assert stored[user_id][1] == pytest.approx(sum(values), rel=1e-12)
+    # The stored state equals the from-scratch sums of the events before the new watermark.
+    _assert_state_equals_direct(experiment, t1 - SETTLE)
 
     # Nothing new: nothing folded, same answer.
     third = experiment_analyse(key=experiment.key, now=t1)
@@ -132,7 +127,9 @@ def test_events_after_the_watermark_count_without_being_stored() -> None:
     result = experiment_analyse(key=experiment.key, now=t0)
     assert result.data["rollups"]["feedback.rating"]["tail_users"] == 1
     _assert_equals_direct(experiment, result)
-    assert not UnitMetric.objects.filter(experiment=experiment, user_id=newcomer).exists()
+    _assert_state_equals_direct(experiment, t0 - SETTLE)  # the newcomer is counted, not stored
+    stored = MetricRollup.objects.get(experiment=experiment, source="feedback.rating").sums["stream"][0]
+    assert _metric(result, "feedback.rating")["variants"]["stream"]["n"] == stored + 1
 
 
 def test_a_changed_event_is_corrected_by_the_full_rebuild() -> None:
