@@ -2,6 +2,7 @@
 hot path (queries and time for an already-logged exposure), and the analysis of 1,000,000 exposures × 5 metrics.
 
     python bench/bench_experiments.py [--write docs/benchmarks.md] [--users 1000000]
+    python bench/bench_experiments.py --stats-only   # the statistics table alone (no database), not written
 
 The analysis runs on a fresh PostgreSQL database ``stamina_bench_exp_<pid>`` (dropped afterwards) filled with
 generate_series: N users, N exposures (50/50), one satisfaction survey and one scored activity per user; the five
@@ -291,17 +292,36 @@ def child(mode: str, users: int) -> None:
     print("RESULT " + json.dumps(result))
 
 
+def _stats_table(rows: list[tuple[str, float, str, float | None]]) -> str:
+    lines = [
+        "| statistics function | ours, µs per call | scipy equivalent | scipy, µs per call | ratio | target |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, ours, peer, theirs in rows:
+        ratio = f"{theirs / ours:.0f}× faster" if theirs else "-"
+        theirs_text = f"{theirs:.1f}" if theirs else "-"
+        lines.append(f"| `{name}` | **{ours:.1f}** | {peer} | {theirs_text} | {ratio} | ≤ 50 µs |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--write", type=Path)
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--child", choices=["hot", "analysis"])
+    parser.add_argument("--stats-only", action="store_true", help="time the statistics functions only")
     args = parser.parse_args()
     if args.child:
         child(args.child, args.users)
         return
+    if args.stats_only and args.write:
+        parser.error("--stats-only prints a partial table: it cannot --write the section")
     load_before = os.getloadavg()[0]
     stats_rows = bench_stats()
+    if args.stats_only:
+        print(f"load average (1 min) {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
+        print(_stats_table(stats_rows))
+        return
     with tempfile.TemporaryDirectory() as var_dir:
         hot = run_child(__file__, ["hot"], {"STAMINA_VAR_DIR": var_dir, "CELERY_BROKER_URL": "memory://"})
     db = f"stamina_bench_exp_{os.getpid()}"
@@ -324,13 +344,8 @@ def main() -> None:
         f"Machine: {machine()}; load average (1 min) {load_before:.1f} at the start, {load_after:.1f} at the end "
         f"(the machine is shared). Command: `{command_line()}`.",
         "",
-        "| statistics function | ours, µs per call | scipy equivalent | scipy, µs per call | ratio | target |",
-        "|---|---|---|---|---|---|",
+        _stats_table(stats_rows),
     ]
-    for name, ours, peer, theirs in stats_rows:
-        ratio = f"{theirs / ours:.0f}× faster" if theirs else "-"
-        theirs_text = f"{theirs:.1f}" if theirs else "-"
-        lines.append(f"| `{name}` | **{ours:.1f}** | {peer} | {theirs_text} | {ratio} | ≤ 50 µs |")
     lines += [
         "",
         "| exposure hot path (SQLite) | result | target |",

@@ -18,9 +18,11 @@ class PlanningConfig(AppConfig):
             tasks,  # noqa: F401  (the library-size beat task)
         )
         from planning.demo import seed_planning_demo
+        from planning.experiment_metrics import register as register_experiment_metrics
         from planning.services import plans  # noqa: F401  (registers the planning.generate job handler)
 
         register_seeder(60, "planning", seed_planning_demo)
+        register_experiment_metrics()
         register_schedule(
             ScheduleSpec(
                 name="planning: sample movement library size",

@@ -13,7 +13,10 @@ Speed: every function works on Python floats and scipy's special-function ufuncs
 ``chdtrc``), not on ``scipy.stats`` distribution objects, whose argument checking costs tens of microseconds a
 call; ``bench/bench_experiments.py`` measures both. ``sample_size`` and ``mde`` start from the closed-form
 normal approximation of the noncentral t and confirm or refine it with the exact power (two exact evaluations
-in the usual case), so their answers are exactly those of a search over ``power_ttest``.
+in the usual case), so their answers are exactly those of a search over ``power_ttest``; when the
+approximation is far off (tiny effects, a few units with a power near 1) they fall back to a galloping search
+and bisection. Where ``nctdtr`` itself returns NaN (far tails at large noncentralities) the power uses the
+reflection ``T_ν,δ = −T_ν,−δ`` or, beyond that, the normal approximation: very large effects have power 1.
 """
 
 from __future__ import annotations
@@ -141,20 +144,58 @@ def cohens_d(mean_c: float, var_c: float, n_c: float, mean_t: float, var_t: floa
     return (mean_t - mean_c) / math.sqrt(pooled)
 
 
+def _cdf(dof: float, ncp: float, t: float, value: float | None = None) -> float:
+    """P(T_ν,δ ≤ t), with ``value`` the ``nctdtr`` answer when already computed.
+
+    scipy's ``nctdtr`` returns NaN in parts of the far tails: a band of δ ≈ 36–57 just above the critical value
+    (ν = 99, δ = 37, where P(T ≤ q) is far below 1e-16), and for every δ beyond ~3.4e9. The reflection
+    ``T_ν,δ = −T_ν,−δ`` is finite in the band; beyond it the normal approximation of the noncentral t
+    (Abramowitz & Stegun 26.7.10) is used, which there is 0 or 1 to double precision unless ``t`` is of the
+    same order as δ."""
+    if value is None:
+        value = float(special.nctdtr(dof, ncp, t))
+    if math.isfinite(value) or math.isnan(ncp):
+        return value
+    value = 1.0 - float(special.nctdtr(dof, -ncp, -t))
+    if math.isfinite(value):
+        return value
+    return float(special.ndtr((t * (1.0 - 0.25 / dof) - ncp) / math.sqrt(1.0 + t * t / (2.0 * dof))))
+
+
+# Above this noncentrality the lower tail P(T_ν,δ < −q) ≤ Φ(−δ) < 5e-198 is dropped (not evaluated): it cannot
+# change a power, which is at least alpha/2; and the upper tail is read by reflection (``_upper``). One
+# noncentral-t evaluation instead of up to three where nctdtr's direct form is NaN.
+_NO_LOWER_TAIL_NCP = 30.0
+
+
+def _upper(dof: float, ncp: float, q: float) -> float:
+    """P(T_ν,δ > q). For a large δ as P(T_ν,−δ < −q) (the reflection), which ``nctdtr`` answers where its
+    direct form is NaN (δ ≈ 36–57) and without the cancellation of 1 − P(T ≤ q)."""
+    if ncp > _NO_LOWER_TAIL_NCP:
+        return _cdf(dof, -ncp, -q)
+    return 1.0 - _cdf(dof, ncp, q)
+
+
 def _power_at(ncp: float, dof: float, q: float) -> float:
     """P(T_ν,δ > q) + P(T_ν,δ < −q) for the noncentral t with ``dof`` and ``ncp`` ≥ 0."""
+    if ncp > _NO_LOWER_TAIL_NCP:
+        return _with_lower(_upper(dof, ncp, q), ncp, dof, q)
     # Both tails in one ufunc call (elementwise the same numbers as two calls, ~30 % less overhead).
     below_q, lower = special.nctdtr(dof, ncp, np.array((q, -q))).tolist()
-    return _with_lower(1.0 - below_q, ncp, dof, q, lower)
+    return _with_lower(1.0 - _cdf(dof, ncp, q, below_q), ncp, dof, q, lower)
 
 
 def _with_lower(upper: float, ncp: float, dof: float, q: float, lower: float | None = None) -> float:
-    """``upper`` (the upper-tail power) plus the lower tail P(T_ν,δ < −q), clipped to [0, 1]."""
-    if lower is None:
-        lower = float(special.nctdtr(dof, ncp, -q))
-    if not math.isfinite(lower):  # far lower tail of a large δ: nctdtr gives NaN where the value is ~0
-        lower = max(0.0, 1.0 - float(special.nctdtr(dof, -ncp, q)))
-    return min(max(upper + lower, 0.0), 1.0)
+    """``upper`` (the upper-tail power) plus the lower tail P(T_ν,δ < −q), clipped to [0, 1]; NaN only for a
+    NaN ``ncp``."""
+    if ncp > _NO_LOWER_TAIL_NCP:
+        lower = 0.0
+    elif lower is None or not math.isfinite(lower):
+        # P(T < −q) ≤ P(T < 0) = Φ(−δ): the sign of T is that of Z + δ. Bounds the fallbacks, whose far tail
+        # can be off (ν = 2, δ = 1e4, q = 1e6: the reflection gives 0.04 for a probability below 1e-300).
+        lower = min(_cdf(dof, ncp, -q, lower), float(special.ndtr(-ncp)))
+    power = upper + lower
+    return min(max(power, 0.0), 1.0) if math.isfinite(power) else power
 
 
 def power_ttest(d: float, n_c: float, n_t: float, *, alpha: float = 0.05) -> float:
@@ -204,21 +245,44 @@ def _guess_n(d: float, alpha: float, power: float, ratio: float) -> int:
 def sample_size(d: float, *, alpha: float = 0.05, power: float = 0.8, ratio: float = 1.0) -> int:
     """Smallest whole number of control units ``n_c`` such that ``power_ttest(d, n_c, ratio·n_c) ≥ power``
     (the treatment arm gets ``ratio`` times as many; fractional treatment sizes are allowed, as in ``pwr``).
-    Raises ValueError for ``d = 0`` (no sample is enough).
+    Raises ValueError for ``d = 0`` (no sample is enough) and for a ``d`` so small that the sample overflows.
 
-    The answer is exact: the guess from the normal approximation is confirmed (or walked, usually 0 steps)
-    with the exact ``power_ttest`` at ``n`` and ``n − 1``. At ``n`` the upper tail alone often settles it
-    (the lower tail only adds), which saves one noncentral-t evaluation."""
+    The answer is exact: the guess from the normal approximation is confirmed (usually) with the exact
+    ``power_ttest`` at ``n`` and ``n − 1``. At ``n`` the upper tail alone often settles it (the lower tail only
+    adds), which saves one noncentral-t evaluation. When the guess is off (tiny samples, or tiny effects, whose
+    millions of units move ``nctdtr``'s last digits), a galloping search then bisection finds the answer in
+    O(log distance) powers."""
     if d == 0 or not math.isfinite(d):
         raise ValueError("the effect size d must be a non-zero number")
     if not 0 < power < 1 or not 0 < alpha < 1 or ratio <= 0:
         raise ValueError("need 0 < alpha < 1, 0 < power < 1 and ratio > 0")
-    n = _guess_n(d, alpha, power, ratio)
-    while n > 2 and power_ttest(d, n - 1, ratio * (n - 1), alpha=alpha) >= power:
-        n -= 1
-    while not _reaches(d, n, ratio, alpha, power):
-        n += 1
-    return n
+    try:
+        n = _guess_n(d, alpha, power, ratio)
+    except (OverflowError, ValueError) as exc:  # (z/d)² beyond floats; ceil(inf)
+        raise ValueError(f"the effect size d = {d:g} is too small: the sample size overflows") from exc
+    if n > 2 and power_ttest(d, n - 1, ratio * (n - 1), alpha=alpha) >= power:
+        # Too many: gallop down from n − 1 until a size fails (or the smallest size, 2, still reaches).
+        reaching, step = n - 1, 1
+        while reaching > 2 and _reaches(d, max(reaching - step, 2), ratio, alpha, power):
+            reaching = max(reaching - step, 2)
+            step *= 2
+        failing = 1 if reaching == 2 else max(reaching - step, 2)
+    elif _reaches(d, n, ratio, alpha, power):
+        return n
+    else:
+        # Too few: gallop up from n until a size reaches.
+        failing, step = n, 1
+        while not _reaches(d, failing + step, ratio, alpha, power):
+            failing += step
+            step *= 2
+        reaching = failing + step
+    while reaching - failing > 1:
+        middle = (reaching + failing) // 2
+        if _reaches(d, middle, ratio, alpha, power):
+            reaching = middle
+        else:
+            failing = middle
+    return reaching
 
 
 def _reaches(d: float, n: int, ratio: float, alpha: float, power: float) -> bool:
@@ -230,7 +294,7 @@ def _reaches(d: float, n: int, ratio: float, alpha: float, power: float) -> bool
     dof = n + n_t - 2.0
     q = float(special.stdtrit(dof, 1.0 - alpha / 2.0))
     ncp = abs(d) / math.sqrt(1.0 / n + 1.0 / n_t)
-    upper = 1.0 - float(special.nctdtr(dof, ncp, q))
+    upper = _upper(dof, ncp, q)
     if min(max(upper, 0.0), 1.0) >= power:
         return True
     return _with_lower(upper, ncp, dof, q) >= power
@@ -238,22 +302,29 @@ def _reaches(d: float, n: int, ratio: float, alpha: float, power: float) -> bool
 
 def mde(n_c: float, n_t: float, *, alpha: float = 0.05, power: float = 0.8) -> float:
     """Smallest effect size d (> 0) detected with ``power`` by the two-sided t-test with these sizes:
-    the root of ``power_ttest(d, n_c, n_t) = power``, to a relative 1e-10.
+    the root of ``power_ttest(d, n_c, n_t) = power``, to a relative 1e-10. 0.0 when ``power ≤ alpha`` (the
+    power at d = 0 is ``alpha``, so every effect reaches it).
 
     Solved in the noncentrality δ = d/√(1/n_c + 1/n_t): the closed form of the normal approximation of the
     noncentral t is within ~1e-4 of the root; one Newton step with that approximation's slope, then secant
     steps on the exact power. The error after a secant step is about |step × previous step| (superlinear
-    convergence), which is what the stopping rule bounds — usually two exact evaluations in all."""
+    convergence), which is what the stopping rule bounds — usually two exact evaluations in all. Where the
+    approximation is far off (a few units per arm with a power near 1 or a tiny alpha) the secant can stall on
+    the flat top of the power curve; then a bracketing search on the exact power finds the root."""
     if n_c < 2 or n_t < 2:
         return math.nan
     if not 0 < power < 1 or not 0 < alpha < 1:
         raise ValueError("need 0 < alpha < 1 and 0 < power < 1")
+    if power <= alpha:
+        return 0.0
     scale = math.sqrt(1.0 / n_c + 1.0 / n_t)
     dof = n_c + n_t - 2.0
     q = float(special.stdtrit(dof, 1.0 - alpha / 2.0))  # the same for every candidate δ: computed once
     z_power = float(special.ndtri(power))
     spread = math.sqrt(1.0 + q * q / (2.0 * dof))
     x0 = _ncp_approx(q, z_power, dof)
+    if not x0 > 0:
+        return _ncp_bracketed(dof, q, power, q) * scale
     f0 = _power_at(x0, dof, q) - power
     # Newton with the approximation's slope φ(z)/spread (close to the exact one) gives the second point.
     slope = math.exp(-0.5 * z_power * z_power) / math.sqrt(2.0 * math.pi) / spread
@@ -265,9 +336,11 @@ def mde(n_c: float, n_t: float, *, alpha: float = 0.05, power: float = 0.8) -> f
     if previous <= tolerance * x1:
         return x1 * scale
     f1 = _power_at(x1, dof, q) - power
-    for _ in range(50):
+    for _ in range(12):  # two or three in practice; more means the secant is cycling on a flat stretch
         if f1 == f0:
-            break
+            if f1 == 0.0:
+                return x1 * scale
+            break  # a flat stretch (the power rounds to the same value): the secant has no slope to follow
         x2 = x1 - f1 * (x1 - x0) / (f1 - f0)
         if x2 <= 0:
             x2 = x1 / 2.0
@@ -276,10 +349,54 @@ def mde(n_c: float, n_t: float, *, alpha: float = 0.05, power: float = 0.8) -> f
         x1 = x2
         # Secant error ≈ C·e_k·e_{k−1} with C = f''/2f' of order 1 here; 10× margin.
         if step <= tolerance * x1 or 10.0 * step * previous <= tolerance * x1:
+            if math.isfinite(x1):
+                return x1 * scale
             break
         previous = step
         f1 = _power_at(x1, dof, q) - power
-    return x1 * scale
+    return _ncp_bracketed(dof, q, power, x1) * scale
+
+
+def _ncp_bracketed(dof: float, q: float, power: float, hint: float) -> float:
+    """The noncentrality whose exact power is ``power`` (> the power at 0, ``alpha``), to a relative 1e-10:
+    bracketed by doubling from ``hint``, then the Illinois variant of regula falsi on the probit of the power,
+    Φ⁻¹(power(δ)) − Φ⁻¹(target), which is nearly linear in δ where the power itself is flat (near 0 or 1).
+    Only for what the secant misses; some 10–20 powers."""
+    top = math.nextafter(1.0, 0.0)  # a power that rounds to 1 still gives a finite probit
+
+    def gap(ncp: float) -> float:
+        return float(special.ndtri(min(max(_power_at(ncp, dof, q), 1e-300), top))) - target
+
+    target = float(special.ndtri(power))
+    low, high = 0.0, hint if math.isfinite(hint) and hint > 0 else 1.0
+    f_low, f_high = gap(low), gap(high)
+    while not f_high >= 0:
+        low, f_low = high, f_high
+        high *= 2.0
+        if high > 1e300:
+            return math.nan
+        f_high = gap(high)
+    side = 0
+    for _ in range(200):
+        if high - low <= 1e-10 * high:
+            break
+        middle = (low * f_high - high * f_low) / (f_high - f_low) if f_high != f_low else 0.5 * (low + high)
+        if not low < middle < high:
+            middle = 0.5 * (low + high)
+        f_middle = gap(middle)
+        if f_middle == 0:
+            return middle
+        if f_middle < 0:
+            low, f_low = middle, f_middle
+            if side == -1:  # the same end twice: halve the other's weight (Illinois)
+                f_high *= 0.5
+            side = -1
+        else:
+            high, f_high = middle, f_middle
+            if side == 1:
+                f_low *= 0.5
+            side = 1
+    return 0.5 * (low + high)
 
 
 def sequential_ci(

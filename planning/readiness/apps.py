@@ -32,6 +32,8 @@ class ReadinessConfig(AppConfig):
             schedules,  # noqa: F401  (registers the nightly beat entry)
         )
         from planning.readiness.demo import seed_readiness_demo
+        from planning.readiness.experiment_metrics import register as register_experiment_metrics
 
         register_seeder(60, "readiness", seed_readiness_demo)
+        register_experiment_metrics()
         post_migrate.connect(_sync_rules, sender=self, dispatch_uid="readiness.sync_rules")

@@ -3,6 +3,7 @@ R's power.t.test / pwr), internal consistency (sample_size, mde, power) and a pe
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -206,3 +207,68 @@ def test_sequential_ci_keeps_its_promise_under_daily_peeking() -> None:
         sequential_hits += sequential
     assert naive_hits / simulations > 0.12  # peeking at a fixed-horizon CI inflates false positives
     assert sequential_hits / simulations <= 0.05
+
+
+def _scipy_power(d: float, n_c: float, n_t: float, alpha: float = 0.05) -> float:
+    dof = n_c + n_t - 2
+    ncp = abs(d) / np.sqrt(1 / n_c + 1 / n_t)
+    q = sps.t.ppf(1 - alpha / 2, dof)
+    with np.errstate(all="ignore"):
+        return float(sps.nct.sf(q, dof, ncp) + sps.nct.cdf(-q, dof, ncp))
+
+
+@pytest.mark.parametrize(("n_c", "n_t"), [(2, 2), (10, 10), (100, 1), (100, 100), (1000, 3000), (1e6, 1e6)])
+def test_power_of_very_large_effects_approaches_one(n_c: float, n_t: float) -> None:
+    """scipy's nctdtr gives NaN in a band of noncentralities (≈ 36–57 just above the critical value) and for
+    any beyond ~3.4e9: the power there is 1, not NaN. Equal to scipy wherever scipy is finite; never decreasing
+    in d; 1 for an infinite effect."""
+    ds = np.concatenate([np.linspace(0.01, 60, 600), np.logspace(2, 15, 40)])
+    powers = [power_ttest(d, n_c, n_t) for d in ds]
+    assert all(math.isfinite(p) and 0.0 <= p <= 1.0 for p in powers)
+    assert all(b >= a - 1e-12 for a, b in itertools.pairwise(powers))
+    assert powers[-1] == 1.0 and power_ttest(math.inf, n_c, n_t) == 1.0
+    for d, p in zip(ds, powers, strict=True):
+        expected = _scipy_power(d, n_c, n_t)
+        if math.isfinite(expected):
+            assert p == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def test_power_in_scipys_nan_band_is_one() -> None:
+    """ν = 99, δ ≈ 36.8 (d = 37 with 100 and 1 units): nctdtr's P(T ≤ q) is NaN; scipy's nct.sf says 1."""
+    assert _scipy_power(37, 100, 1) == 1.0
+    assert power_ttest(37, 100, 1) == 1.0
+    assert power_ttest(1e10, 10, 10) == 1.0  # scipy: NaN
+    assert math.isnan(power_ttest(math.nan, 10, 10))
+
+
+def test_sample_size_at_extreme_effects_ends_and_is_exact() -> None:
+    assert sample_size(1e10) == 2 and sample_size(1e300) == 2  # used to loop forever on NaN powers
+    for d in (1e-4, 1e-6):  # the normal guess is millions of units off nctdtr's crossing at these sizes
+        n = sample_size(d)
+        assert power_ttest(d, n, n) >= 0.8 > power_ttest(d, n - 1, n - 1)
+        z = sps.norm.ppf(0.975) + sps.norm.ppf(0.8)
+        assert n == pytest.approx(2 * z * z / (d * d), rel=1e-5)
+        assert _scipy_power(d, n, n) >= 0.8
+    with pytest.raises(ValueError, match="too small"):
+        sample_size(1e-200)  # (z/d)² overflows a float
+
+
+@pytest.mark.parametrize(("n", "alpha"), [(5, 1e-6), (5, 1e-12), (4, 0.05), (3, 0.05)])
+def test_mde_with_power_near_one_inverts_the_exact_power(n: int, alpha: float) -> None:
+    """A few units per arm, power 0.999999: the secant used to stall on the flat top of the power curve
+    (n = 5, alpha = 1e-6 returned d = 6.06, power 0.17). Checked with scipy's power on both sides of the root."""
+    d = mde(n, n, alpha=alpha, power=0.999999)
+    assert power_ttest(d, n, n, alpha=alpha) == pytest.approx(0.999999, abs=1e-12)
+    assert _scipy_power(d * (1 - 1e-6), n, n, alpha) < 0.999999 < _scipy_power(d * (1 + 1e-6), n, n, alpha)
+
+
+def test_mde_where_scipy_fails_still_inverts_power() -> None:
+    for n, alpha, power in ((2, 0.05, 0.999999), (3, 1e-6, 0.999999), (2, 1e-6, 0.8)):
+        d = mde(n, n, alpha=alpha, power=power)
+        assert math.isfinite(d) and power_ttest(d, n, n, alpha=alpha) == pytest.approx(power, abs=1e-9)
+
+
+def test_mde_is_zero_when_the_power_is_at_most_alpha() -> None:
+    """The power at d = 0 is alpha: every effect reaches a target at or below it."""
+    assert mde(1000, 1000, alpha=0.5, power=0.3) == 0.0
+    assert mde(1000, 1000, alpha=0.05, power=0.05) == 0.0
