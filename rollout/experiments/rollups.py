@@ -280,6 +280,10 @@ def _fold(
             )
             if connection.vendor == "postgresql":
                 cursor.execute(f"ANALYZE {TOUCHED}")  # a temporary table has no statistics; the join plan needs them
+                # A few thousand users' events, read through the events table's user index: with the default
+                # random_page_cost (4, spinning disks) the planner prefers a sequential scan of every event,
+                # 4–7× slower here (EXPLAIN ANALYZE in docs/benchmarks.md). For this transaction only.
+                cursor.execute("SET LOCAL random_page_cost = 1.1")
             cursor.execute(
                 f"""
                 SELECT per_user.variant, {", ".join(outer)}
