@@ -1,5 +1,6 @@
 """A training session's link to the plan session it carries out (``plan_job_id`` + ``plan_day``) through the API:
-the round trip, every bad link answering 4xx in the error shape, and deleting the plan clearing the link."""
+the round trip, every bad link answering 4xx in the error shape, deleting the plan clearing the link; and the
+link in the ops console both ways."""
 
 from __future__ import annotations
 
