@@ -1,5 +1,6 @@
 """The planning ops console: the library (filters, publish/archive with a reason), import runs with their
-reports, plan jobs with inputs, status, timings, the score breakdown, a readable plan and a score chart."""
+reports, plan jobs with inputs, status, timings, the score breakdown, a readable plan (each session with its
+plan day), the training sessions linked to it and a score chart."""
 
 from __future__ import annotations
 
@@ -169,6 +170,7 @@ class PlanJobAdmin(admin.ModelAdmin):
         "timings",
         "score_breakdown",
         "plan_link",
+        "training_sessions",
         "idempotency_key",
     ]
     exclude = ["request", "result_data", "score_total", "generation_ms", "created_at", "started_at", "finished_at"]
@@ -237,6 +239,15 @@ class PlanJobAdmin(admin.ModelAdmin):
                 ),
             ),
         )
+
+    @admin.display(description="training sessions")
+    def training_sessions(self, obj: PlanJob) -> str:
+        """The athlete's sessions linked to this plan (readiness's ``TrainingSession.plan_job``)."""
+        count = obj.sessions.count()
+        if not count:
+            return "none linked"
+        url = reverse("admin:readiness_trainingsession_changelist") + f"?plan_job={obj.pk}"
+        return format_html('<a href="{}">{} linked</a>', url, count)
 
     @admin.display(description="plan")
     def plan_link(self, obj: PlanJob) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from planning.engine.days import plan_day
 from planning.selectors import ScoreDistribution
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -57,13 +58,15 @@ def score_histogram(distribution: ScoreDistribution, *, width: int = 420, height
 
 
 def plan_grid(plan: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows for the template: one per microcycle, seven cells (None = rest day)."""
+    """Rows for the template: one per microcycle, seven cells (None = rest day); each session cell carries its
+    plan ``day`` (what a training session's ``plan_day`` names)."""
     rows = []
     for cycle in plan.get("microcycles", []):
         cells: list[dict[str, Any] | None] = [None] * 7
         for session in cycle["sessions"]:
             cells[session["weekday"] - 1] = {
                 **session,
+                "day": plan_day(cycle["week"], session["weekday"]),
                 "colour": _INTENSITY_COLOUR.get(session["intensity"], "#fff"),
                 "sets": sum(ex["sets"] for ex in session["exercises"]),
             }

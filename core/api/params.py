@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from core.errors import ServiceError
 
@@ -22,6 +23,18 @@ def int_param(
         bounds = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
         raise ServiceError("validation_error", f"{name} must be {bounds}, got {value}.")
     return value
+
+
+def uuid_param(params: Any, name: str) -> UUID | None:
+    """``params[name]`` as a UUID (any form ``uuid.UUID`` reads, hyphens or not); None when absent."""
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return None
+    text = str(raw)
+    try:
+        return UUID(text)
+    except ValueError:
+        raise ServiceError("validation_error", f"{name} must be a UUID, got {text[:40]!r}.") from None
 
 
 def validated(serializer_class: type, data: Any) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""The ops console for readiness: rules editor, model outputs with phase, population versions, refit runs
-with progress (and a button to start one), and an athlete page charting predicted vs reported quality."""
+"""The ops console for readiness: rules editor, training sessions (read-only, with their plan link), model
+outputs with phase, population versions, refit runs with progress (and a button to start one), and an athlete
+page charting predicted vs reported quality."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.utils.html import format_html
 from core.errors import ServiceError
 from planning.readiness import services
 from planning.readiness.admin_views import athlete_page
-from planning.readiness.models import ModelOutput, PopulationModel, RefitRun, Rule
+from planning.readiness.models import ModelOutput, PopulationModel, RefitRun, Rule, TrainingSession
 from planning.readiness.refit import refit_start
 
 
@@ -29,6 +30,47 @@ class RuleAdmin(admin.ModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: Rule) -> None:
         services.rule_delete(rule=obj)
+
+
+@admin.register(TrainingSession)
+class TrainingSessionAdmin(admin.ModelAdmin):
+    """Read-only: sessions are written through the API's services (which check the links and update the model).
+    ``?plan_job=<job_id>`` lists the sessions linked to one plan (the plan job's page links here)."""
+
+    list_display = [
+        "id",
+        "athlete",
+        "date",
+        "sport",
+        "completed",
+        "deviated_from_plan",
+        "session_quality",
+        "predicted_quality",
+        "plan_session",
+    ]
+    list_filter = ["completed", "deviated_from_plan", "in_model", "sport"]
+    list_select_related = ["athlete"]
+    raw_id_fields = ["athlete", "activity", "checkin", "plan_job"]
+    search_fields = ["athlete__username"]
+    date_hierarchy = "date"
+    readonly_fields = [f.name for f in TrainingSession._meta.fields]
+
+    @admin.display(description="plan session")
+    def plan_session(self, obj: TrainingSession) -> str:
+        # plan_job_id only: loading the plan job would read its whole plan JSON for every row
+        if obj.plan_job_id is None:
+            return "—"
+        url = reverse("admin:planning_planjob_plan", args=[obj.plan_job_id])
+        return format_html('<a href="{}">day {} of {}…</a>', url, obj.plan_day, str(obj.plan_job_id)[:8])
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(ModelOutput)

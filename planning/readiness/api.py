@@ -11,13 +11,13 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api.params import int_param, validated
+from core.api.params import int_param, uuid_param, validated
 from core.errors import NotFoundError, ServiceError
 from core.permissions import athlete_for_user, can_access_athlete
 from planning.readiness import engine, selectors, services
@@ -67,12 +67,25 @@ def _athlete_filter(request: Request, queryset: Any, field: str = "athlete") -> 
 
 
 class SessionListView(generics.ListAPIView):
-    """``GET``: sessions you may see (``?athlete=``). ``POST``: create one (planned, or completed with a quality)."""
+    """``GET``: sessions you may see (``?athlete=``, ``?plan_job=<job_id>`` for the sessions linked to one plan).
+    ``POST``: create one (planned, or completed with a quality; linked to a plan session with ``plan_job_id`` and
+    ``plan_day``)."""
 
     serializer_class = SessionOutput
 
     def get_queryset(self) -> Any:
-        return _athlete_filter(self.request, selectors.sessions_visible(self.request.user))
+        sessions = _athlete_filter(self.request, selectors.sessions_visible(self.request.user))
+        plan_job_id = uuid_param(self.request.query_params, "plan_job")
+        return sessions if plan_job_id is None else sessions.filter(plan_job_id=plan_job_id)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("athlete", int, description="only this athlete's sessions"),
+            OpenApiParameter("plan_job", OpenApiTypes.UUID, description="only the sessions linked to this plan job"),
+        ]
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(request=SessionInput, responses={201: SessionOutput})
     def post(self, request: Request) -> Response:

@@ -34,6 +34,6 @@ class ReadinessConfig(AppConfig):
         from planning.readiness.demo import seed_readiness_demo
         from planning.readiness.experiment_metrics import register as register_experiment_metrics
 
-        register_seeder(60, "readiness", seed_readiness_demo)
+        register_seeder(65, "readiness", seed_readiness_demo)  # after planning (60): links to its demo plan
         register_experiment_metrics()
         post_migrate.connect(_sync_rules, sender=self, dispatch_uid="readiness.sync_rules")

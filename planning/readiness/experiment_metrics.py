@@ -9,7 +9,7 @@ the prediction made), for the session's athlete:
   (``predicted_quality``, rounded to 3 decimals); sessions without a prediction do not count (mean, lower is
   better). Both read the same rows, so an analysis scans them once.
 
-And, on the plan links of the sessions (``plan_job_id`` and ``plan_day`` both set):
+And, on the plan links of the sessions (``plan_job`` and ``plan_day`` set):
 
 - ``planning.adherence``: the share of plan-linked sessions whose day has passed (``date`` before today) that
   were completed as planned — ``completed`` and not ``deviated_from_plan`` (actual duration, intensity and
@@ -18,12 +18,14 @@ And, on the plan links of the sessions (``plan_job_id`` and ``plan_day`` both se
   sessions, and their plan links, are readiness's rows.
 
 ``write_events`` bulk-creates synthetic sessions (demo data and benchmarks) with ``in_model`` false: the
-readiness model never learns from them.
+readiness model never learns from them. The plan-linked ones link to real plan jobs: one synthetic completed plan
+job per user of the call (bulk-created, unscored so ``planning.plan_score`` ignores it) whose plan is one week
+with one session, on Monday — day 1.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -31,11 +33,31 @@ from django.db.models import Case, DateTimeField, F, FloatField, Q, QuerySet, Va
 from django.db.models.functions import Abs, Cast
 from django.utils import timezone
 
+from planning.models import PlanJob
 from planning.readiness.models import TrainingSession
 from rollout.experiments.registry import Event, MetricSource, register_metric_source
 
 SYNTHETIC_NOTE = "Synthetic session (experiment demo data)."
-SYNTHETIC_PLAN_JOB_ID = 0  # no real plan job has id 0 (the API takes ids ≥ 1)
+SYNTHETIC_PLAN_NOTE = "Synthetic plan job (experiment demo data): the plan of synthetic plan-linked sessions."
+SYNTHETIC_PLAN_DAY = 1  # the Monday of week 1: the one session of the synthetic plan
+SYNTHETIC_PLAN: dict[str, Any] = {
+    "generator": "synthetic",
+    "seed": 0,
+    "durationWeeks": 1,
+    "sessionsPerWeek": 1,
+    "weekdays": [1],
+    "phases": [{"name": "accumulation", "weeks": [1]}],
+    "microcycles": [
+        {
+            "week": 1,
+            "phase": "accumulation",
+            "deload": False,
+            "sessions": [
+                {"weekday": 1, "focus": "conditioning", "intensity": "moderate", "durationMinutes": 60, "exercises": []}
+            ],
+        }
+    ],
+}
 SYNTHETIC_ADHERENT_QUALITY = 7  # a completed session needs a quality
 
 
@@ -45,7 +67,7 @@ def _reported() -> QuerySet[TrainingSession]:
 
 def _plan_sessions_due() -> QuerySet[TrainingSession]:
     return TrainingSession.objects.filter(
-        plan_job_id__isnull=False, plan_day__isnull=False, date__lt=timezone.localdate()
+        plan_job__isnull=False, plan_day__isnull=False, date__lt=timezone.localdate()
     ).annotate(due_at=Cast("date", DateTimeField()))
 
 
@@ -91,10 +113,32 @@ def write_predicted_sessions(events: list[Event]) -> int:
     return len(TrainingSession.objects.bulk_create(rows, batch_size=5000))
 
 
+def write_synthetic_plans(first_event_at: dict[int, datetime]) -> dict[int, PlanJob]:
+    """One completed, unscored plan job per user (``SYNTHETIC_PLAN``), finished a day before the user's first
+    event: user id → plan job. Demo data and benchmarks only; not run through the generator."""
+    plans = {
+        user_id: PlanJob(
+            user_id=user_id,
+            status=PlanJob.Status.COMPLETED,
+            request={"userId": user_id, "note": SYNTHETIC_PLAN_NOTE},
+            result_data={"plan": SYNTHETIC_PLAN},
+            started_at=at - timedelta(days=1),
+            finished_at=at - timedelta(days=1),
+        )
+        for user_id, at in first_event_at.items()
+    }
+    PlanJob.objects.bulk_create(plans.values(), batch_size=5000)  # UUID keys are made here, not returned
+    return plans
+
+
 @transaction.atomic
 def write_plan_sessions(events: list[Event]) -> int:
     """Plan-linked sessions due on the event's day: value ≥ 0.5 completed as planned (quality 7), below 0.5
-    missed (left open). Linked to plan job 0, day 1 (synthetic)."""
+    missed (left open). Each links to day 1 of a synthetic plan job of its user (one per user of the call)."""
+    first_event_at: dict[int, datetime] = {}
+    for user_id, _, at in events:
+        first_event_at[user_id] = min(at, first_event_at.get(user_id, at))
+    plans = write_synthetic_plans(first_event_at)
     rows = []
     for user_id, value, at in events:
         done = value >= 0.5
@@ -102,8 +146,8 @@ def write_plan_sessions(events: list[Event]) -> int:
             _session(
                 user_id,
                 at,
-                plan_job_id=SYNTHETIC_PLAN_JOB_ID,
-                plan_day=1,
+                plan_job=plans[user_id],
+                plan_day=SYNTHETIC_PLAN_DAY,
                 planned_duration_min=60.0,
                 actual_duration_min=60.0 if done else None,
                 completed=done,

@@ -8,6 +8,8 @@ population model per version, each athlete's stored posterior (``model_outputs``
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -15,13 +17,23 @@ from django.db.models import Q
 from core.models import Job
 
 
+def unlink_plan(collector: Any, field: Any, sub_objs: Any, using: str) -> None:
+    """``on_delete`` of ``TrainingSession.plan_job``: like SET_NULL, and ``plan_day`` is cleared with it (the
+    link is both or neither). ``sub_objs`` arrives evaluated (no ``lazy_sub_objs``), so both updates go by the
+    sessions' primary keys and the first cannot hide the rows from the second."""
+    collector.add_field_update(field, None, sub_objs)
+    collector.add_field_update(field.model._meta.get_field("plan_day"), None, sub_objs)
+
+
 class TrainingSession(models.Model):
     """One session: planned vs actual, the athlete's reported quality (1–10, the outcome) and RPE.
 
     ``x_*`` are the model's features, frozen when the session is completed (check-in items centred on the
     athlete's running mean before that check-in; form = TSB / 10 on the session day), so a refit is one
-    aggregate query. ``plan_job_id``/``plan_day`` point at a planning job and its day (plain integers until the
-    planning app exposes plan sessions).
+    aggregate query. ``plan_job``/``plan_day`` link the session to the plan session it carries out: a completed
+    plan job of the same athlete and a day of that plan with a session (``planning.engine.days``: day 1 is the
+    Monday of week 1). Both or neither (the services check it; a database CHECK could not hold while the
+    delete collector clears the two columns in two UPDATEs); deleting the plan job clears both.
     """
 
     athlete = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -43,8 +55,17 @@ class TrainingSession(models.Model):
     activity = models.ForeignKey(
         "training.Activity", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    plan_job_id = models.BigIntegerField(null=True, blank=True, help_text="planning job id (no FK yet)")
-    plan_day = models.PositiveIntegerField(null=True, blank=True)
+    plan_job = models.ForeignKey(
+        "planning.PlanJob",
+        null=True,
+        blank=True,
+        on_delete=unlink_plan,
+        related_name="sessions",
+        help_text="the completed plan job of this athlete whose session this is",
+    )
+    plan_day = models.PositiveIntegerField(
+        null=True, blank=True, help_text="day of that plan with a session (1 = Monday of week 1)"
+    )
     checkin = models.OneToOneField(
         "readiness.CheckIn", null=True, blank=True, on_delete=models.SET_NULL, related_name="session"
     )

@@ -92,8 +92,17 @@ class SessionInput(StrictMixin, serializers.Serializer):
     completed = serializers.BooleanField(required=False, default=False)
     activity_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
     checkin_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    plan_job_id = serializers.IntegerField(required=False, allow_null=True, min_value=1)
-    plan_day = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    plan_job_id = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        help_text="the athlete's completed plan job (its job_id) whose session this is; with plan_day",
+    )
+    plan_day = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        help_text="day of that plan with a session: (week − 1) × 7 + weekday, 1 = Monday of week 1",
+    )
 
 
 class SessionUpdate(SessionInput):
@@ -103,6 +112,8 @@ class SessionUpdate(SessionInput):
 
 
 class SessionOutput(serializers.ModelSerializer):
+    plan_job_id = serializers.UUIDField(read_only=True, allow_null=True, help_text="the linked plan job, or null")
+
     class Meta:
         model = TrainingSession
         fields = [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from uuid import UUID
 
 import numpy as np
 from django.db import transaction
@@ -17,6 +18,8 @@ from django.utils import timezone
 from core.errors import NotFoundError, ServiceError
 from core.jobs import job_enqueue
 from core.models import User
+from planning.engine.days import session_days
+from planning.models import PlanJob
 from planning.readiness import engine, selectors
 from planning.readiness.models import BaselineAssessment, CheckIn, Rule, TrainingSession
 from planning.readiness.ops import ERROR_METRIC
@@ -39,8 +42,6 @@ SESSION_FIELDS = (
     "session_rpe",
     "notes",
     "completed",
-    "plan_job_id",
-    "plan_day",
 )
 
 
@@ -65,6 +66,36 @@ def _checkin(athlete: User, checkin_id: int | None, session: TrainingSession | N
     if taken.exists():
         raise ServiceError("checkin_in_use", f"Check-in {checkin_id} already belongs to another session.")
     return checkin
+
+
+def _plan_link(athlete: User, plan_job_id: UUID | None, plan_day: int | None) -> PlanJob | None:
+    """The plan job a session links to, checked: both or neither given; the plan job exists, is the athlete's
+    (someone else's answers 404, as if it did not exist) and completed; ``plan_day`` has a session in its plan."""
+    if plan_job_id is None and plan_day is None:
+        return None
+    if plan_job_id is None or plan_day is None:
+        raise ServiceError(
+            "validation_error",
+            "plan_job_id and plan_day go together: give both to link the session to a plan session, or neither.",
+            details={"plan_job_id": str(plan_job_id) if plan_job_id else None, "plan_day": plan_day},
+        )
+    plan_job = PlanJob.objects.filter(pk=plan_job_id, user_id=athlete.pk).first()
+    if plan_job is None:
+        raise NotFoundError("plan_job_not_found", f"Plan job {plan_job_id} was not found for this athlete.")
+    if plan_job.status != PlanJob.Status.COMPLETED:
+        raise ServiceError(
+            "plan_job_not_completed",
+            f"Plan job {plan_job_id} is {plan_job.status}: a session links only to a completed plan.",
+            details={"status": plan_job.status},
+        )
+    days = session_days((plan_job.result_data or {}).get("plan") or {})
+    if plan_day not in days:
+        raise ServiceError(
+            "plan_day_invalid",
+            f"Day {plan_day} of plan job {plan_job_id} has no session (day 1 is the Monday of week 1).",
+            details={"plan_day": plan_day, "session_days": days},
+        )
+    return plan_job
 
 
 def _deviated(session: TrainingSession) -> bool:
@@ -114,12 +145,22 @@ def _validate_session(session: TrainingSession) -> None:
 
 @transaction.atomic
 def session_create(
-    *, athlete: User, actor: User | None, activity_id: int | None = None, checkin_id: int | None = None, **fields: Any
+    *,
+    athlete: User,
+    actor: User | None,
+    activity_id: int | None = None,
+    checkin_id: int | None = None,
+    plan_job_id: UUID | None = None,
+    plan_day: int | None = None,
+    **fields: Any,
 ) -> TrainingSession:
-    """Create a session (planned, or completed with its quality)."""
+    """Create a session (planned, or completed with its quality), linked to a plan session when ``plan_job_id``
+    and ``plan_day`` are given (see ``_plan_link`` for what is checked)."""
     session = TrainingSession(athlete=athlete, **{k: v for k, v in fields.items() if k in SESSION_FIELDS})
     session.activity = _activity(athlete, activity_id)
     session.checkin = _checkin(athlete, checkin_id)
+    session.plan_job = _plan_link(athlete, plan_job_id, plan_day)
+    session.plan_day = plan_day
     if "deviated_from_plan" not in fields:
         session.deviated_from_plan = _deviated(session)
     _validate_session(session)
@@ -131,10 +172,20 @@ def session_create(
 
 @transaction.atomic
 def session_update(
-    *, session: TrainingSession, actor: User | None, activity_id: Any = ..., checkin_id: Any = ..., **fields: Any
+    *,
+    session: TrainingSession,
+    actor: User | None,
+    activity_id: Any = ...,
+    checkin_id: Any = ...,
+    plan_job_id: Any = ...,
+    plan_day: Any = ...,
+    **fields: Any,
 ) -> TrainingSession:
     """Change a session; completing it (with a quality) triggers the model update. A completed session's
-    features stay frozen (the nightly refit re-reads its quality)."""
+    features stay frozen (the nightly refit re-reads its quality).
+
+    The plan link changes when ``plan_job_id`` or ``plan_day`` is given; the one not given keeps its value, and
+    the result is checked as on create — except that ``plan_job_id=None`` alone unlinks (clears the day too)."""
     session = TrainingSession.objects.select_for_update().get(pk=session.pk)
     was_completed = session.completed
     for key, value in fields.items():
@@ -145,6 +196,13 @@ def session_update(
         session.activity = _activity(athlete, activity_id)
     if checkin_id is not ...:
         session.checkin = _checkin(athlete, checkin_id, session)
+    if plan_job_id is not ... or plan_day is not ...:
+        if plan_job_id is None and plan_day is ...:
+            plan_day = None
+        job_id = session.plan_job_id if plan_job_id is ... else plan_job_id
+        day = session.plan_day if plan_day is ... else plan_day
+        session.plan_job = _plan_link(athlete, job_id, day)
+        session.plan_day = day
     if was_completed and not session.completed:
         raise ServiceError("validation_error", "A completed session cannot be reopened.")
     if "deviated_from_plan" not in fields:

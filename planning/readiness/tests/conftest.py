@@ -1,17 +1,25 @@
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
+from conftest import REPO
 from core.jobs import job_run
 from core.models import Job
+from planning.models import PlanJob
 from planning.readiness import engine
 from planning.readiness.models import CheckIn, TrainingSession
+from planning.services.plans import plan_job_request, plan_job_run
+
+FOUNDATIONAL = REPO / "planning" / "data" / "movements-foundational.json"
+PLAN_BODY = {"weeklyGoalDays": 3, "availabilityDays": 3, "goals": ["strength"], "experience": "intermediate"}
 
 
 @pytest.fixture(autouse=True)
@@ -70,5 +78,26 @@ def sessions_for() -> Callable[..., list[TrainingSession]]:
                 )
             )
         return TrainingSession.objects.bulk_create(rows)
+
+    return make
+
+
+@pytest.fixture
+def plan_for(db: Any) -> Callable[..., PlanJob]:
+    """A plan job for ``athlete`` through planning's services (the foundational library, imported once):
+    generated and completed unless ``run=False`` (then it stays queued)."""
+    imported: list[bool] = []
+
+    def make(athlete: Any, *, run: bool = True, weeks: int = 4) -> PlanJob:
+        if not imported:
+            call_command("import_movements", str(FOUNDATIONAL), "--publish", stdout=io.StringIO())
+            imported.append(True)
+        plan_job, _ = plan_job_request(
+            requester=athlete, data={**PLAN_BODY, "userId": athlete.pk, "durationWeeks": weeks}
+        )
+        if run:
+            plan_job_run(plan_job_id=str(plan_job.pk))
+            plan_job.refresh_from_db()
+        return plan_job
 
     return make

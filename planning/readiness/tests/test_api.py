@@ -52,8 +52,8 @@ def test_checkin_then_completed_session_updates_the_model(make_user: Any, client
 def test_planned_session_completed_later_by_patch(make_user: Any, client_for: Any) -> None:
     athlete = make_user("athlete")
     client = client_for(athlete)
-    created = client.post("/api/v1/sessions", {"date": "2026-03-02", "plan_job_id": 12, "plan_day": 3}, format="json")
-    assert created.status_code == 201 and created.json()["plan_job_id"] == 12
+    created = client.post("/api/v1/sessions", {"date": "2026-03-02", "planned_duration_min": 45}, format="json")
+    assert created.status_code == 201 and created.json()["plan_job_id"] is None  # linking: test_plan_link.py
     pk = created.json()["id"]
     bad = client.patch(f"/api/v1/sessions/{pk}", {"completed": True}, format="json")
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "validation_error"

@@ -10,7 +10,11 @@ import pytest
 from django.db.models import Sum
 from django.utils import timezone
 
+from planning.engine.days import session_days
+from planning.models import PlanJob
 from planning.readiness.experiment_metrics import (
+    SYNTHETIC_PLAN,
+    SYNTHETIC_PLAN_DAY,
     write_plan_sessions,
     write_predicted_sessions,
     write_reported_sessions,
@@ -149,12 +153,24 @@ def test_adherence_is_the_share_of_due_plan_sessions_completed_as_planned(make_u
             (outsider.pk, 1.0, day),
         ]
     )
+    # The sessions link to real plans: one synthetic completed plan job per user, the session on day 1 of it.
+    linked = TrainingSession.objects.filter(plan_job__isnull=False).select_related("plan_job")
+    assert linked.count() == 11
+    assert {(s.athlete_id, s.plan_job.user_id) for s in linked} == {(u.pk, u.pk) for u in (c1, t1, t2, outsider)}
+    assert {s.plan_day for s in linked} == {SYNTHETIC_PLAN_DAY}
+    plans = PlanJob.objects.filter(sessions__isnull=False).distinct()
+    assert plans.count() == 4 and {p.status for p in plans} == {PlanJob.Status.COMPLETED}
+    assert all(SYNTHETIC_PLAN_DAY in session_days(p.result_data["plan"]) for p in plans)
+    assert not plans.filter(score_total__isnull=False).exists()  # planning.plan_score does not count them
     # c2 completed the plan's session but not as planned (deviated): 0.
+    c2_plan = PlanJob.objects.create(
+        user=c2, request={}, status=PlanJob.Status.COMPLETED, result_data={"plan": SYNTHETIC_PLAN}
+    )
     TrainingSession.objects.create(
         athlete=c2,
         date=day.date(),
-        plan_job_id=5,
-        plan_day=2,
+        plan_job=c2_plan,
+        plan_day=SYNTHETIC_PLAN_DAY,
         completed=True,
         completed_at=day,
         session_quality=6,
@@ -162,7 +178,7 @@ def test_adherence_is_the_share_of_due_plan_sessions_completed_as_planned(make_u
     )
     # Sessions without a plan link (or half a link) are not plan sessions.
     TrainingSession.objects.create(athlete=c2, date=day.date(), completed=True, completed_at=day, session_quality=8)
-    TrainingSession.objects.create(athlete=c2, date=day.date(), plan_job_id=5, plan_day=None, session_quality=None)
+    TrainingSession.objects.create(athlete=c2, date=day.date(), plan_job=c2_plan, plan_day=None, session_quality=None)
     sums = metric_sums(experiment, ADHERENCE)
     assert (sums["control"].n, sums["control"].total, sums["control"].squares) == (2, 0.5, 0.25)
     assert sums["treatment"].n == 2 and sums["treatment"].total == pytest.approx(1 + 2 / 3)
