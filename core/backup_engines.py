@@ -29,11 +29,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import psycopg
-import psycopg.sql
 from django.apps import apps
 from django.conf import settings as django_settings
 from django.core import serializers
@@ -50,6 +48,12 @@ from django.db.models.signals import (
     pre_save,
 )
 from django.db.utils import load_backend
+
+if TYPE_CHECKING:
+    import psycopg
+
+# psycopg is imported where a PostgreSQL connection is made, not here: core.backups (which every process imports
+# for its job handler) would otherwise make every ``manage.py`` command pay for the driver, even on SQLite.
 
 _CHECKSUM_MODULUS = 2**256
 _FETCH_ROWS = 2000
@@ -164,6 +168,8 @@ def pg_connect(
     Summaries are always read through such connections, on both sides of a backup, so values compare alike.
     ``snapshot_reads``: a REPEATABLE READ, read-only transaction (one snapshot for every table).
     """
+    import psycopg
+
     conn = psycopg.connect(
         dbname=dbname,
         user=settings_dict.get("USER") or None,
@@ -310,6 +316,8 @@ def logical_dump(alias: str, payload: Path) -> dict[str, TableSummary]:
             snapshot = cursor.fetchone()[0]
         _serialize_all(alias, payload)
         with pg_connect(settings_dict, str(settings_dict["NAME"]), autocommit=False, snapshot_reads=True) as conn:
+            import psycopg.sql
+
             conn.execute(psycopg.sql.SQL("SET TRANSACTION SNAPSHOT {}").format(psycopg.sql.Literal(snapshot)))
             summaries = pg_summaries(conn, tables)
             conn.rollback()
@@ -441,6 +449,8 @@ class Staging:
         self.discard()
 
     def _swap_pg(self) -> None:
+        import psycopg
+
         live = str(self.settings_dict["NAME"])
         previous = f"{live[:40]}_old_{uuid.uuid4().hex[:8]}"
         with pg_connect(self.settings_dict, "postgres") as admin:

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.http import HttpRequest, HttpResponse
 
-from core.api.exceptions import error_response
+from core.api.responses import error_response
 from core.errors import ServiceError
 from core.models import MaintenanceChange, User
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from core.api.exceptions import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, database_unavailable_body, error_response
+from core.api.responses import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, database_unavailable_body, error_response
 from core.logging import request_id_var
 
 logger = logging.getLogger("stamina.request")

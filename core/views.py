@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from core.api.exceptions import error_response
+from core.api.responses import error_response
 from core.api.throttling import LoginUsernameRateThrottle
 from core.health import health_report
 from core.jobs import internal_kinds

@@ -1,16 +1,25 @@
-"""One error shape for every API failure: ``{"error": {"code", "message", "details"}}``."""
+"""One error shape for every API failure: ``{"error": {"code", "message", "details"}}``.
+
+The DRF exception handler; the DRF-free helpers (``error_response`` …) are in ``core.api.responses``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import InterfaceError, OperationalError
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.api.responses import (  # noqa: F401  (error_response, DATABASE_UNAVAILABLE: re-exported for callers)
+    DATABASE_UNAVAILABLE,
+    RETRY_AFTER_SECONDS,
+    database_unavailable_body,
+    error_body,
+    error_response,
+)
 from core.errors import ServiceError
 
 _CODES: dict[type[exceptions.APIException], str] = {
@@ -25,25 +34,6 @@ _CODES: dict[type[exceptions.APIException], str] = {
     exceptions.UnsupportedMediaType: "unsupported_media_type",
     exceptions.Throttled: "throttled",
 }
-
-
-def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "details": details}}
-
-
-def error_response(code: str, message: str, status_code: int, details: Any = None) -> JsonResponse:
-    """A plain Django JSON response in the API's error shape (for views outside DRF)."""
-    return JsonResponse(error_body(code, message, details), status=status_code)
-
-
-# The database refused or dropped the connection (down, restarting, connect timeout): the request may succeed
-# later, so 503 with Retry-After, never a 500 with a traceback.
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
-RETRY_AFTER_SECONDS = "5"
-
-
-def database_unavailable_body() -> dict[str, Any]:
-    return error_body("database_unavailable", "The database is unavailable; try again shortly.")
 
 
 def _message_of(detail: Any) -> str:

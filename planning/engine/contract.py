@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft7Validator
+if TYPE_CHECKING:
+    from jsonschema import Draft7Validator
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "docs" / "contracts" / "scoring_payload.schema.json"
 TOLERANCE = 1e-3
@@ -25,6 +26,10 @@ def schema() -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def _validator() -> Draft7Validator:
+    # Imported here (once: the validator is cached): planning.services.plans imports this module at start-up, and
+    # jsonschema would cost every ``manage.py`` command ~50 ms.
+    from jsonschema import Draft7Validator
+
     Draft7Validator.check_schema(schema())
     return Draft7Validator(schema())
 
