@@ -31,6 +31,7 @@ caller's connection and transaction.
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -41,6 +42,7 @@ from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.db import connections
 from django.http import HttpRequest, HttpResponseBase
+from django.urls import get_resolver
 
 
 class RequestThread(ThreadPoolExecutor):
@@ -150,3 +152,14 @@ def get_asgi_application() -> StaminaASGIHandler:
 
     django.setup(set_prefix=False)
     return StaminaASGIHandler()
+
+
+def freeze_startup_objects() -> int:
+    """Load the URLconf (so every view module), collect, then move every live object to the permanent
+    generation (``gc.freeze``); return how many. The collector's full passes then scan only what was made
+    after start-up: one took 70-210 ms on the 2-core bench machine before, a stall of every request in
+    flight (the stream's p99)."""
+    _ = get_resolver().url_patterns
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()

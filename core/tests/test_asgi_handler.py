@@ -5,6 +5,7 @@ on the calling thread; the middleware chain still answers (request id, error sha
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -189,3 +190,16 @@ def test_a_retired_thread_closes_its_database_connection() -> None:
     thread.retire()
     thread.shutdown(wait=True)
     assert used.connection is None
+
+
+def test_start_up_objects_are_frozen_out_of_the_collector() -> None:
+    import gc
+
+    from core.asgi_handler import freeze_startup_objects
+
+    try:
+        frozen = freeze_startup_objects()
+        assert frozen > 10_000 and gc.get_freeze_count() == frozen
+        assert "planning.readiness.stream" in sys.modules  # the URLconf's views were loaded first
+    finally:
+        gc.unfreeze()
