@@ -312,7 +312,7 @@ def main() -> None:
     stream_body = f"""The SSE stream (`POST /api/v1/recommendations/pre-session/stream`) under uvicorn as the Procfile's web
 process starts it: **one** process, `--no-access-log` with our access log at INFO to a rotated file, `DEBUG`
 off, the metrics flush thread, `DB_CONN_MAX_AGE=60`; its clients in this script's process on the same 2 cores
-(a minimal asyncio HTTP/1.1 client, `bench/sse_client.py`, ~0.3-0.6 ms of CPU per stream — httpx spent 2-5 ms),
+(a minimal asyncio HTTP/1.1 client, `bench/sse_client.py`, ~0.2-0.9 ms of CPU per stream — httpx spent 2-5 ms),
 each with its own keep-alive connection, all on 127.0.0.1. {CLIENTS} athletes with 30 completed sessions each, a
 refit, one Bearer token each. Each request authenticates the token, validates the check-in, loads the engine's
 context (cached per athlete) and streams five events. Load average (1 min) before → after each run; the
@@ -325,6 +325,8 @@ Targets (issue 11), for {CLIENTS} concurrent streaming app users — the think-t
 whole stream p99 ≤ 50 ms, 0 errors (the seed: < 100 ms to the first event). The closed-loop row is a
 saturation test: with zero think time its latency is ~{CLIENTS} × the service time / the cores the server gets,
 whatever the code — read it as throughput. One uvicorn process runs Python on one core at a time (the GIL).
+On a shared machine the think-time p99 moves a lot from run to run with the load average: `docs/readiness.md`
+("The stream") has repeated runs, and the code before and after issue 11 measured with this same bench.
 
 Where a stream's server time goes — in-process (the ASGI application driven directly, no uvicorn, no
 network), one stream after another, each change added to the one above; the median of 3 runs of 400 streams,

@@ -263,7 +263,7 @@ SPECTACULAR_SETTINGS = {
 # with its database connection when DB_CONN_MAX_AGE > 0.
 ASGI_IDLE_THREADS = env_int("ASGI_IDLE_THREADS", 16, minimum=0, maximum=1000)
 # core.asgi: after start-up, gc.freeze() the objects alive (Django, the URLconf, the views) so a full
-# collection scans only newer ones (a 70-210 ms stall of every request in flight otherwise).
+# collection scans only newer ones (up to ~200 ms stalls of every request in flight otherwise).
 GC_FREEZE_AT_START = env_bool("GC_FREEZE_AT_START", True)
 
 # /health answers within this many seconds whatever hangs (its checks run in parallel).
