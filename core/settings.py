@@ -105,7 +105,10 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'stamina.sqlite3'}") or ""
 try:
-    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0, minimum=0))
+    # A kept connection is checked (one round trip) before a request reuses it: a restarted database costs no
+    # failed request. Under uvicorn the request threads are reused (core.asgi_handler), so they keep theirs.
+    _conn_max_age = env_int("DB_CONN_MAX_AGE", 0, minimum=0)
+    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=_conn_max_age, conn_health_checks=_conn_max_age > 0)
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
 if _db["ENGINE"] == "django.db.backends.sqlite3":
@@ -261,6 +264,13 @@ SPECTACULAR_SETTINGS = {
         "MovementStatusEnum": "planning.models.Movement.Status",
     },
 }
+
+# Under uvicorn (core.asgi_handler) request threads are reused; at most this many idle ones are kept, each
+# with its database connection when DB_CONN_MAX_AGE > 0.
+ASGI_IDLE_THREADS = env_int("ASGI_IDLE_THREADS", 16, minimum=0, maximum=1000)
+# core.asgi: after start-up, gc.freeze() the objects alive (Django, the URLconf, the views) so a full
+# collection scans only newer ones (up to ~200 ms stalls of every request in flight otherwise).
+GC_FREEZE_AT_START = env_bool("GC_FREEZE_AT_START", True)
 
 # /health answers within this many seconds whatever hangs (its checks run in parallel).
 HEALTH_TIMEOUT_SECONDS = env_float("HEALTH_TIMEOUT_SECONDS", 1.0, minimum=0.1)

@@ -42,6 +42,8 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "feedback": "10000/min",
 }
 
+# Importing core.asgi (the stream tests do) must not freeze the test process' objects out of the collector.
+GC_FREEZE_AT_START = False
 # Metrics flush inline (on interval or explicit flush) inside the test's own connection, never from a thread.
 METRICS_FLUSH_THREAD = False
 # Tests move rollouts along at once unless they test the dwell (override_settings).

@@ -96,3 +96,30 @@ def test_create_api_token_command_unknown_user_fails() -> None:
     with pytest.raises(CommandError, match="No user named"):
         call_command("create_api_token", "nobody")
     assert AuthToken.objects.count() == 0
+
+
+def test_a_request_checks_only_the_presented_tokens_expiry(make_user: Any) -> None:
+    """One query authenticates (token + user); another expired token of the user waits for the purge task."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from core.api.authentication import BearerTokenAuthentication
+    from core.services import tokens_purge_expired
+
+    user = make_user()
+    old, _ = token_create(user=user)
+    AuthToken.objects.filter(pk=old.pk).update(expiry=timezone.now() - timedelta(seconds=1))
+    _, token = token_create(user=user)
+    with CaptureQueriesContext(connection) as queries:
+        authenticated, _ = BearerTokenAuthentication().authenticate_credentials(token.encode())
+    assert authenticated == user
+    assert len(queries) == 1
+    assert AuthToken.objects.filter(pk=old.pk).exists()
+    assert tokens_purge_expired() == 1
+
+
+def test_expired_token_is_deleted_when_presented(make_user: Any) -> None:
+    instance, token = token_create(user=make_user())
+    AuthToken.objects.filter(pk=instance.pk).update(expiry=timezone.now() - timedelta(seconds=1))
+    assert _client(token).get("/api/v1/me").status_code == 401
+    assert not AuthToken.objects.filter(pk=instance.pk).exists()
