@@ -178,6 +178,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
+# Celery's Django fix-up closes every database connection after each task unless this is set, which makes a
+# worker open a new connection (a new PostgreSQL backend) per task and ignores DB_CONN_MAX_AGE. With it set,
+# core.celery closes connections the way Django does after a request (close_old_connections: max age, errors),
+# and the fix-up recycles them only after this many tasks.
+CELERY_DB_REUSE_MAX = 1000
 
 # Job rows (core.jobs): a queued row older than this is re-sent; a running row whose heartbeat is older
 # is considered lost (its worker died) and re-queued, up to JOB_MAX_ATTEMPTS.
