@@ -189,6 +189,9 @@ CELERY_DB_REUSE_MAX = 1000
 JOB_QUEUED_RESEND_SECONDS = env_int("JOB_QUEUED_RESEND_SECONDS", 120, minimum=5)
 JOB_RUNNING_TIMEOUT_SECONDS = env_int("JOB_RUNNING_TIMEOUT_SECONDS", 600, minimum=10)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 5, minimum=1)
+# The most jobs one message claims and runs together, for kinds registered with a batch handler (plan
+# generation); 1 turns batching off. A batch finishes in one transaction, so it also bounds that transaction.
+JOB_BATCH_MAX = env_int("JOB_BATCH_MAX", 20, minimum=1)
 
 # --- Auth and API ---------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "core.User"
