@@ -109,6 +109,10 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
 if _db["ENGINE"] == "django.db.backends.sqlite3":
+    import sqlite3
+
+    if sqlite3.sqlite_version_info < (3, 35):  # core.jobs claims and finishes rows with UPDATE … RETURNING
+        raise ImproperlyConfigured(f"SQLite 3.35 or later is needed, this Python has {sqlite3.sqlite_version}")
     # WAL lets the web, worker and beat processes read while one writes; IMMEDIATE avoids the
     # "database is locked" upgrade deadlock between two writers.
     _db["OPTIONS"] = {
