@@ -200,10 +200,37 @@ _FAIL_SQL = (
 )
 
 
-def _rows(sql: str, params: list[Any]) -> list[Job]:
-    """Run an UPDATE … RETURNING * on the job table and return the rows it wrote (executed exactly once)."""
+def _rows(sql: str, params: list[Any], *, lock: str = "") -> list[Job]:
+    """Run an UPDATE … RETURNING * on the job table (once) and return the rows it wrote as ``Job`` instances.
+
+    A plain cursor rather than ``Job.objects.raw``: most claims are duplicates that match no row (the messages
+    of jobs a batch already ran), and those should cost one round trip and nothing else.
+    """
     alias = router.db_for_write(Job)
-    return list(Job.objects.raw(sql.format(table=Job._meta.db_table, lock=""), params, using=alias))
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(table=Job._meta.db_table, lock=lock), params)
+        rows = cursor.fetchall()
+        if not rows:
+            return []
+        columns = [column[0] for column in cursor.description]
+    fields = Job._meta.concrete_fields
+    position = {column: index for index, column in enumerate(columns)}
+    table = Job._meta.db_table
+    converters = []
+    for field in fields:
+        column = field.get_col(table)
+        converters.append((column, connection.ops.get_db_converters(column) + field.get_db_converters(connection)))
+    jobs = []
+    for row in rows:  # the database's values, converted as the ORM converts them, in the model's field order
+        values = []
+        for field, (column, field_converters) in zip(fields, converters, strict=True):
+            value = row[position[field.column]]
+            for converter in field_converters:
+                value = converter(value, column, connection)
+            values.append(value)
+        jobs.append(Job.from_db(alias, [field.attname for field in fields], values))
+    return jobs
 
 
 def _when(value: Any) -> Any:
@@ -224,13 +251,12 @@ def _claim_more(kind: str, limit: int) -> list[Job]:
     """Claim up to ``limit`` more queued jobs of ``kind``, oldest first, skipping rows another worker has locked."""
     if limit <= 0:
         return []
-    alias = router.db_for_write(Job)
-    lock = " FOR UPDATE SKIP LOCKED" if connections[alias].features.has_select_for_update_skip_locked else ""
+    skip_locked = connections[router.db_for_write(Job)].features.has_select_for_update_skip_locked
     now = _when(timezone.now())
     running, queued, most = Job.Status.RUNNING, Job.Status.QUEUED, settings.JOB_MAX_ATTEMPTS
-    sql = _CLAIM_MORE_SQL.format(table=Job._meta.db_table, lock=lock)
     params = [kind, queued, most, limit, running, now, now, queued, most]
-    return sorted(Job.objects.raw(sql, params, using=alias), key=lambda job: job.pk)
+    rows = _rows(_CLAIM_MORE_SQL, params, lock=" FOR UPDATE SKIP LOCKED" if skip_locked else "")
+    return sorted(rows, key=lambda job: job.pk)
 
 
 def _finish(job: Job, outcome: JobOutcome, *, base: dict[str, Any] | None = None) -> Job | None:

@@ -183,3 +183,18 @@ def test_concurrent_messages_never_run_a_job_twice() -> None:
     rows = _results(ids)
     assert {(row.status, row.attempts) for row in rows.values()} == {(Job.Status.SUCCEEDED, 1)}
     assert User.objects.filter(username__startswith="batch-").count() == 60
+
+
+@pytest.mark.django_db
+def test_a_claim_returns_the_row_as_the_orm_reads_it(make_user: Any) -> None:
+    job = Job.objects.create(
+        kind=KIND, params={"n": 1, "nested": {"a": [1, 2]}}, result={"kept": True}, enqueued_at=timezone.now()
+    )
+    Job.objects.filter(pk=job.pk).update(created_by=make_user("staff", staff=True), progress_total=3)
+    claimed = jobs._claim(job.pk)
+    assert claimed is not None
+    fresh = Job.objects.get(pk=job.pk)
+    for field in Job._meta.concrete_fields:
+        assert getattr(claimed, field.attname) == getattr(fresh, field.attname), field.name
+    assert claimed.started_at is not None and claimed.started_at.tzinfo is not None
+    assert claimed.status == Job.Status.RUNNING and claimed.attempts == 1 and claimed.params["nested"] == {"a": [1, 2]}
