@@ -112,6 +112,10 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
 if _db["ENGINE"] == "django.db.backends.sqlite3":
+    import sqlite3
+
+    if sqlite3.sqlite_version_info < (3, 35):  # core.jobs claims and finishes rows with UPDATE … RETURNING
+        raise ImproperlyConfigured(f"SQLite 3.35 or later is needed, this Python has {sqlite3.sqlite_version}")
     # WAL lets the web, worker and beat processes read while one writes; IMMEDIATE avoids the
     # "database is locked" upgrade deadlock between two writers.
     _db["OPTIONS"] = {
@@ -181,12 +185,20 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
+# Celery's Django fix-up closes every database connection after each task unless this is set, which makes a
+# worker open a new connection (a new PostgreSQL backend) per task and ignores DB_CONN_MAX_AGE. With it set,
+# core.celery closes connections the way Django does after a request (close_old_connections: max age, errors),
+# and the fix-up recycles them only after this many tasks.
+CELERY_DB_REUSE_MAX = 1000
 
 # Job rows (core.jobs): a queued row older than this is re-sent; a running row whose heartbeat is older
 # is considered lost (its worker died) and re-queued, up to JOB_MAX_ATTEMPTS.
 JOB_QUEUED_RESEND_SECONDS = env_int("JOB_QUEUED_RESEND_SECONDS", 120, minimum=5)
 JOB_RUNNING_TIMEOUT_SECONDS = env_int("JOB_RUNNING_TIMEOUT_SECONDS", 600, minimum=10)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 5, minimum=1)
+# The most jobs one message claims and runs together, for kinds registered with a batch handler (plan
+# generation); 1 turns batching off. A batch finishes in one transaction, so it also bounds that transaction.
+JOB_BATCH_MAX = env_int("JOB_BATCH_MAX", 20, minimum=1)
 
 # Experiment analysis (rollout.experiments.rollups): events older than now − SETTLE are folded into the stored
 # per-user sums (the rest is counted per analysis); the folded state is rebuilt from every event when older

@@ -3,11 +3,12 @@ otherwise) and runs job rows; a message lost with a killed worker is re-sent by 
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from conftest import wait_for
@@ -53,3 +54,33 @@ def test_job_round_trips_through_redis_with_a_real_worker(start_worker: Any, red
     job.refresh_from_db()
     assert job.result["echo"] == "via redis"
     assert "redis://" in worker.log()
+
+
+def _sessions_opened() -> int:
+    """Connections ever opened to the test database (PostgreSQL's cumulative statistics)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        return int(cursor.fetchone()[0])
+
+
+def test_a_worker_keeps_its_database_connection_between_jobs(
+    start_worker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With DB_CONN_MAX_AGE set, twenty jobs do not cost twenty new connections (Celery's fix-up would close the
+    connection after every task)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("connections are counted on the PostgreSQL tier")
+    monkeypatch.setenv("DB_CONN_MAX_AGE", "600")
+    worker = start_worker()
+    with transaction.atomic():
+        warm = jobs.job_enqueue(kind="core.ping")
+    assert wait_for(lambda: _finished(warm.pk), timeout=60), worker.log()
+    time.sleep(1.0)  # statistics reach pg_stat_database within a second
+    before = _sessions_opened()
+    for echo in range(20):
+        with transaction.atomic():
+            job = jobs.job_enqueue(kind="core.ping", params={"echo": echo})
+        assert wait_for(lambda job=job: _finished(job.pk), timeout=60), worker.log()
+    time.sleep(1.0)
+    assert _sessions_opened() - before <= 2  # this test's own polling aside, no new connection per job
