@@ -1,8 +1,9 @@
 """Analysis of an experiment: per-variant sums in SQL, then ``rollout.stats``, then one verdict with its reason.
 
 Per metric the database returns, for each variant, the number of exposed users with at least one event after
-their first exposure (n), Σx and Σx² of their per-user mean — one grouped query over the exposures joined to
-the metric source's events. Everything after that is arithmetic on those numbers.
+their first exposure (n), Σx and Σx² of their per-user mean — kept up to date incrementally by
+``rollups.refreshed_sums`` (only the users with new events are read; ``metrics_sums`` is the from-scratch
+computation). Everything after that is arithmetic on those numbers.
 
 Verdict (first rule that applies):
 1. ``invalid``: sample ratio mismatch, SRM p < 0.001 — assignment is broken, nothing else is trusted;
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -32,30 +33,10 @@ from core.jobs import JobContext, job_enqueue, job_handler
 from core.models import Job
 from rollout import stats
 from rollout.experiments.models import Experiment, ExperimentMetric, ExperimentResult, Exposure
-from rollout.experiments.registry import MetricSource, metric_source
-from rollout.experiments.rollups import group_sums, refreshed_sums
+from rollout.experiments.registry import metric_source
+from rollout.experiments.rollups import Sums, group_sums, refreshed_sums, source_groups
 
 SRM_THRESHOLD = 0.001
-
-
-@dataclass(frozen=True)
-class Sums:
-    n: int
-    total: float
-    squares: float
-
-    @property
-    def mean(self) -> float:
-        return self.total / self.n if self.n else math.nan
-
-    def variance(self, kind: str) -> float:
-        """Sample variance (n − 1) for a mean metric; ``p(1 − p)`` for a proportion (statistics.md)."""
-        if self.n < 2:
-            return math.nan
-        if kind == ExperimentMetric.Kind.PROPORTION:
-            p = self.mean
-            return p * (1.0 - p)
-        return max(0.0, (self.squares - self.total * self.total / self.n) / (self.n - 1))
 
 
 def exposure_counts(experiment: Experiment) -> dict[str, int]:
@@ -82,22 +63,11 @@ def metrics_sums(
     each metric is one more column, averaged per user (AVG skips the NULLs of rows without a value, as the
     single-source query drops them) and counted with COUNT(column), so n, Σx and Σx² are those of
     ``metric_sums`` run per source. Unregistered sources are absent from the result."""
-    groups: dict[tuple[Any, ...], list[MetricSource]] = {}
-    for name in dict.fromkeys(source_names):
-        source = metric_source(name)
-        if source is not None:
-            groups.setdefault(source.rows_key(), []).append(source)
+    sources = [s for s in map(metric_source, dict.fromkeys(source_names)) if s is not None]
     result: dict[str, dict[str, Sums]] = {}
-    for sources in groups.values():
-        result.update(_group_sums(experiment, sources, until))
+    for group in source_groups(sources):
+        result.update(group_sums(experiment, group, until))
     return result
-
-
-def _group_sums(experiment: Experiment, sources: list[MetricSource], until: datetime | None) -> dict[str, dict]:
-    return {
-        name: {variant: Sums(v.n, v.total, v.squares) for variant, v in by_variant.items()}
-        for name, by_variant in group_sums(experiment, sources, until).items()
-    }
 
 
 def _finite(value: float) -> float | None:
@@ -232,7 +202,7 @@ def experiment_analyse(
     )
     for metric in experiment.metrics.all():
         info = refreshed.get(metric.source)
-        sums = {v: Sums(s.n, s.total, s.squares) for v, s in info.sums.items()} if info else {}
+        sums = info.sums if info else {}
         empty = Sums(0, 0.0, 0.0)
         comparisons = {
             v.name: _compare(metric, sums.get(control.name, empty), sums.get(v.name, empty), experiment)

@@ -27,6 +27,7 @@ and when asked (``full=True``: the admin action, the API, the job parameter).
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -43,17 +44,25 @@ ANALYSIS_WORK_MEM = "256MB"  # PostgreSQL, for the from-scratch query only (SET 
 
 
 @dataclass
-class VariantSums:
-    """n users, Σ per-user mean, Σ per-user mean² (the inputs of ``rollout.stats``)."""
+class Sums:
+    """One variant's n users, Σ per-user mean and Σ per-user mean² (the inputs of ``rollout.stats``)."""
 
     n: int = 0
     total: float = 0.0
     squares: float = 0.0
 
-    def add(self, mean: float, sign: int = 1) -> None:
-        self.n += sign
-        self.total += sign * mean
-        self.squares += sign * mean * mean
+    @property
+    def mean(self) -> float:
+        return self.total / self.n if self.n else math.nan
+
+    def variance(self, kind: str) -> float:
+        """Sample variance (n − 1) for a mean metric; ``p(1 − p)`` for a proportion (statistics.md)."""
+        if self.n < 2:
+            return math.nan
+        if kind == "proportion":
+            p = self.mean
+            return p * (1.0 - p)
+        return max(0.0, (self.squares - self.total * self.total / self.n) / (self.n - 1))
 
 
 @dataclass
@@ -66,7 +75,7 @@ class RefreshInfo:
     folded_users: int = 0  # users with new events folded by this refresh (full: every user with events)
     tail_users: int = 0  # users with events after the watermark, counted for this analysis only
     seconds: float = 0.0
-    sums: dict[str, VariantSums] = field(default_factory=dict)
+    sums: dict[str, Sums] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -110,12 +119,13 @@ def refreshed_sums(
     if until is not None:
         hi = min(hi, until)
     result: dict[str, RefreshInfo] = {}
-    for group in _groups(sources):
+    for group in source_groups(sources):
         result.update(_refresh_group(experiment, group, hi=hi, until=until, now=now, full=full))
     return result
 
 
-def _groups(sources: list[MetricSource]) -> list[list[MetricSource]]:
+def source_groups(sources: list[MetricSource]) -> list[list[MetricSource]]:
+    """The sources split into groups that read the same rows (``MetricSource.rows_key``): one scan each."""
     groups: dict[tuple[Any, ...], list[MetricSource]] = {}
     for source in sources:
         groups.setdefault(source.rows_key(), []).append(source)
@@ -161,7 +171,7 @@ def _refresh_group(
                 infos[name] = RefreshInfo("full", hi, now, folded_users=users)
         else:
             assert lo is not None
-            state = {name: {v: VariantSums(*vals) for v, vals in r.sums.items()} for name, r in rollups.items()}
+            state = {name: {v: Sums(*vals) for v, vals in r.sums.items()} for name, r in rollups.items()}
             changed = 0
             if hi > lo:
                 changed = _fold(experiment, sources, lo, hi, state)
@@ -174,7 +184,7 @@ def _refresh_group(
                     "incremental" if hi > lo else "none", rollup.folded_until, rollup.rebuilt_at, folded_users=changed
                 )
         # The tail: events after the watermark (and before the stop, if any), added for this answer only.
-        state = {name: {v: VariantSums(*vals) for v, vals in rollups[name].sums.items()} for name in names}
+        state = {name: {v: Sums(*vals) for v, vals in rollups[name].sums.items()} for name in names}
         tail_users = _fold(experiment, sources, hi, until, state) if until is None or until > hi else 0
     seconds = time.perf_counter() - started
     for name in names:
@@ -186,7 +196,7 @@ def _refresh_group(
 
 def group_sums(
     experiment: Experiment, sources: list[MetricSource], until: datetime | None
-) -> dict[str, dict[str, VariantSums]]:
+) -> dict[str, dict[str, Sums]]:
     """From scratch: source → variant → sums of the per-user means of every event before ``until`` (one grouped
     join of the events of sources reading the same rows to the exposures; each source one value column)."""
     events = MetricSource.events_of(sources)
@@ -216,12 +226,12 @@ def group_sums(
             cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, [*events_params, experiment.pk])
         rows = cursor.fetchall()
-    result: dict[str, dict[str, VariantSums]] = {source.name: {} for source in sources}
+    result: dict[str, dict[str, Sums]] = {source.name: {} for source in sources}
     for variant, *values in rows:
         for i, source in enumerate(sources):
             n, total, squares = values[3 * i : 3 * i + 3]
             if n:  # a variant none of whose users has a value of this metric is absent
-                result[source.name][variant] = VariantSums(int(n), float(total or 0.0), float(squares or 0.0))
+                result[source.name][variant] = Sums(int(n), float(total or 0.0), float(squares or 0.0))
     return result
 
 
@@ -233,7 +243,7 @@ def _fold(
     sources: list[MetricSource],
     lo: datetime,
     hi: datetime | None,
-    state: dict[str, dict[str, VariantSums]],
+    state: dict[str, dict[str, Sums]],
 ) -> int:
     """Move ``state`` (the sums over the events before ``lo``) to the sums over the events before ``hi``
     (no bound when None). Returns the users whose events in the window changed their means."""
@@ -300,7 +310,7 @@ def _fold(
             for variant, *values in cursor.fetchall():
                 for i, source in enumerate(sources):
                     dn, dtotal, dsquares = values[3 * i : 3 * i + 3]
-                    sums = state[source.name].setdefault(variant, VariantSums())
+                    sums = state[source.name].setdefault(variant, Sums())
                     sums.n += int(dn or 0)
                     sums.total += float(dtotal or 0.0)
                     sums.squares += float(dsquares or 0.0)
